@@ -1,0 +1,1 @@
+"""The staff side over HTTP: the REST API (``backoffice.api``) and the back office."""

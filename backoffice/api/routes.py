@@ -1,0 +1,35 @@
+"""Every router of the REST API, in the order OpenAPI lists them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from backoffice.api import (
+    analytics,
+    customers,
+    employees,
+    events,
+    invoices,
+    lead_states,
+    leads,
+    order_kinds,
+    orders,
+    products,
+    sales_plans,
+    tasks,
+)
+
+ROUTERS: list[APIRouter] = [
+    leads.router,
+    lead_states.router,
+    customers.router,
+    events.router,
+    tasks.router,
+    products.router,
+    order_kinds.router,
+    orders.router,
+    invoices.router,
+    analytics.router,
+    sales_plans.router,
+    employees.router,
+]

@@ -1,0 +1,90 @@
+"""Engine and units of work.
+
+One transaction per use case: an entry point opens ``unit_of_work``, calls service
+functions (which never commit), and the unit commits when the block ends without an
+error, rolls back otherwise.
+
+SQLite is set up for a one-machine firm: WAL, foreign keys on, and every transaction
+started with ``BEGIN IMMEDIATE`` so two writers queue on the lock (busy timeout)
+instead of failing half-way with "database is locked" when a reader upgrades.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from crm_core.context import Actor, Clock, bind
+
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+def is_sqlite(url_or_engine: str | AsyncEngine) -> bool:
+    if isinstance(url_or_engine, AsyncEngine):
+        return url_or_engine.dialect.name == "sqlite"
+    return make_url(url_or_engine).get_backend_name() == "sqlite"
+
+
+def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+    """An async engine for ``url`` (``sqlite+aiosqlite`` or ``postgresql+asyncpg``)."""
+    if is_sqlite(url):
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "isolation_level": None},
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # pragma: no cover - trivial
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn):
+        # pysqlite's own transaction handling is off (isolation_level=None); we
+        # take the write lock up front so concurrent writers wait, never deadlock.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+@asynccontextmanager
+async def unit_of_work(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    actor: Actor | None = None,
+    clock: Clock | None = None,
+) -> AsyncIterator[AsyncSession]:
+    """One use case, one transaction: commit on success, roll back on any error."""
+    async with sessions() as session:
+        bind(session, actor=actor, clock=clock)
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise

@@ -1,0 +1,61 @@
+"""All ORM models, imported together so relationships resolve without cycles."""
+
+from crm_core.models.activity import Event, Task
+from crm_core.models.base import Base
+from crm_core.models.catalog import PriceKind, Product, ProductGroup, ProductPrice
+from crm_core.models.contact import ContactPoint
+from crm_core.models.customer import Consent, ContactPerson, Customer, CustomerTag
+from crm_core.models.employee import ApiToken, Employee
+from crm_core.models.enums import *  # noqa: F403
+from crm_core.models.invoice import Invoice, InvoiceLine
+from crm_core.models.lead import HideReason, Lead, LeadState
+from crm_core.models.order import (
+    Order,
+    OrderKind,
+    OrderLine,
+    OrderState,
+    Payment,
+    Shipment,
+    ShipmentLine,
+)
+from crm_core.models.system import (
+    FirmSetting,
+    HistoryEntry,
+    NumberSequence,
+    OutboxEvent,
+    SalesPlan,
+)
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Consent",
+    "ContactPerson",
+    "ContactPoint",
+    "Customer",
+    "CustomerTag",
+    "Employee",
+    "Event",
+    "FirmSetting",
+    "HideReason",
+    "HistoryEntry",
+    "Invoice",
+    "InvoiceLine",
+    "Lead",
+    "LeadState",
+    "NumberSequence",
+    "Order",
+    "OrderKind",
+    "OrderLine",
+    "OrderState",
+    "OutboxEvent",
+    "Payment",
+    "PriceKind",
+    "Product",
+    "ProductGroup",
+    "ProductPrice",
+    "SalesPlan",
+    "Shipment",
+    "ShipmentLine",
+    "Task",
+]

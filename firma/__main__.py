@@ -1,0 +1,3 @@
+from firma.cli import main
+
+main()

@@ -1,0 +1,84 @@
+"""The ASGI application: every door mounted on one app, with the worker in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from backoffice.api import create_api
+from crm_core.context import Clock, SystemClock
+from crm_core.db import create_engine, session_factory
+from firma.settings import Settings
+from firma.worker import build_relay
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Everything built once per process from the settings."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock = field(default_factory=SystemClock)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
+        engine = create_engine(settings.database_url, echo=settings.sql_echo)
+        return cls(settings, engine, session_factory(engine), clock or SystemClock())
+
+
+def create_app(runtime: Runtime, *, with_worker: bool = False) -> FastAPI:
+    """The whole HTTP surface; ``with_worker`` runs the outbox relay in-process."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        tasks: list[asyncio.Task] = []
+        if with_worker:
+            relay = build_relay(runtime)
+            tasks.append(asyncio.create_task(relay.run_forever(stop), name="outbox-relay"))
+        try:
+            yield
+        finally:
+            stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await runtime.engine.dispose()
+
+    app = FastAPI(title="Firma", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.runtime = runtime
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        try:
+            async with runtime.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=5)
+        except Exception as exc:
+            log.warning("health check failed: %s", exc)
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    public_url = runtime.settings.public_url or (
+        f"http://{runtime.settings.host}:{runtime.settings.port}"
+    )
+    app.mount(
+        "/api/v1",
+        create_api(
+            runtime.sessions,
+            clock=runtime.clock,
+            timezone=runtime.settings.timezone,
+            public_url=public_url,
+        ),
+    )
+    return app

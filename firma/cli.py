@@ -1,0 +1,174 @@
+"""``firma``: the command line. Exit 0 on success; bad input: one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+from pydantic import ValidationError
+
+from crm_core.context import SYSTEM
+from crm_core.db import unit_of_work
+from crm_core.errors import DomainError
+from firma.settings import Settings
+
+T = TypeVar("T")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"firma: {message}", err=True)
+    sys.exit(2)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        _fail(f"bad setting FIRMA_{str(first['loc'][0]).upper()}: {first['msg']}")
+        raise  # unreachable
+
+
+def _runtime():
+    from firma.app import Runtime
+
+    return Runtime.from_settings(_settings())
+
+
+def _in_transaction(use_case: Callable[..., Awaitable[T]]) -> T:
+    """Run one use case in one transaction, mapping domain errors to exit code 2."""
+
+    async def _run() -> T:
+        runtime = _runtime()
+        try:
+            async with unit_of_work(runtime.sessions, actor=SYSTEM) as session:
+                return await use_case(session)
+        finally:
+            await runtime.engine.dispose()
+
+    try:
+        return asyncio.run(_run())
+    except DomainError as exc:
+        _fail(exc.message)
+        raise  # unreachable
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
+def cli(verbose: bool) -> None:
+    """Firma CRM."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@cli.command()
+@click.option("--host", default=None, help="Address to bind (FIRMA_HOST).")
+@click.option("--port", default=None, type=int, help="Port (FIRMA_PORT).")
+@click.option("--no-worker", is_flag=True, help="Do not run the worker in this process.")
+@click.option("--no-bot", is_flag=True, help="Do not run the Telegram bot in this process.")
+def serve(host: str | None, port: int | None, no_worker: bool, no_bot: bool) -> None:
+    """Serve forms, API, back office and webhooks (+ worker, + bot)."""
+    import uvicorn
+
+    from firma.app import Runtime, create_app
+
+    settings = _settings()
+    if host:
+        settings.host = host
+    if port:
+        settings.port = port
+    runtime = Runtime.from_settings(settings)
+    app = create_app(runtime, with_worker=not no_worker)
+    base = f"http://{settings.host}:{settings.port}"
+    click.echo(f"Firma on {base}  (API {base}/api/v1/docs, health {base}/healthz)")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+
+
+@cli.command()
+def worker() -> None:
+    """Background work only: outbox delivery, reminders, campaigns, exchanges."""
+    from firma.worker import run_worker
+
+    asyncio.run(run_worker(_runtime()))
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations to FIRMA_DATABASE_URL, then make sure reference data exists."""
+    from crm_core import migrate
+    from crm_core.reference import ensure_reference_data
+
+    settings = _settings()
+    migrate.upgrade_sync(settings.database_url, revision)
+    if revision == "head":
+        _in_transaction(ensure_reference_data)
+    click.echo("database is up to date")
+
+
+@cli.command()
+@click.option("--if-empty", is_flag=True, help="Load only into a database with no customers.")
+def demo(if_empty: bool) -> None:
+    """Load the demo firm (idempotent)."""
+    from crm_core.demo import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, load_demo
+
+    loaded = _in_transaction(lambda session: load_demo(session, only_if_empty=if_empty))
+    click.echo("demo data loaded" if loaded else "demo data already present")
+    click.echo(f"demo admin: {DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}")
+
+
+@cli.group()
+def employee() -> None:
+    """Staff accounts."""
+
+
+@employee.command("add")
+@click.option("--name", required=True)
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(["admin", "manager"]), default="manager")
+@click.option("--password", default=None, help="Sign-in password for the back office.")
+def employee_add(name: str, email: str, role: str, password: str | None) -> None:
+    """Create a staff account."""
+    from crm_core.employees.service import create_employee
+
+    emp = _in_transaction(
+        lambda s: create_employee(s, name=name, email=email, role=role, password=password)
+    )
+    click.echo(f"employee {emp.id} {emp.email} ({emp.role.value})")
+
+
+@cli.group()
+def apitoken() -> None:
+    """REST API tokens."""
+
+
+@apitoken.command("create")
+@click.option("--name", required=True)
+def apitoken_create(name: str) -> None:
+    """Print a new REST API token (shown only once)."""
+    from crm_core.employees.tokens import create_api_token
+
+    issued = _in_transaction(lambda s: create_api_token(s, name=name))
+    click.echo(issued.token)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("aborted")
+    except click.ClickException as exc:
+        _fail(exc.format_message())
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
