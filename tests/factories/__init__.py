@@ -1,0 +1,1 @@
+"""Small async factories for test data, one module per area."""
