@@ -1,0 +1,108 @@
+"""The ``firma`` command as people run it: a real subprocess against the test database."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from crm_core.models import ApiToken, Employee
+
+
+def _firma(url: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    env = {**os.environ, "FIRMA_DATABASE_URL": url}
+    return subprocess.run(
+        [sys.executable, "-m", "firma", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def db_url(engine, sessions) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+async def test_upgrade_employee_and_token(db_url, sessions):
+    done = _firma(db_url, "db", "upgrade")
+    assert done.returncode == 0, done.stderr
+    done = _firma(
+        db_url, "employee", "add", "--name", "Ольга Смирнова", "--email", "Olga@Firma.ru",
+        "--role", "admin", "--password", "correct horse",
+    )
+    assert done.returncode == 0, done.stderr
+    done = _firma(db_url, "apitoken", "create", "--name", "1c")
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip()
+    assert token.startswith("fk_") and len(token) > 40
+    async with sessions() as s:
+        employee = (await s.scalars(select(Employee))).one()
+        assert (employee.email, employee.role.value) == ("olga@firma.ru", "admin")
+        assert employee.password_hash.startswith("$argon2")
+        stored = (await s.scalars(select(ApiToken))).one()
+        assert token not in stored.token_hash  # only the digest is kept
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("employee", "add", "--name", "X", "--email", "not-an-email"), "Not a valid email"),
+        (("employee", "add", "--name", "X", "--email", "x@y.ru", "--password", "short"),
+         "at least 8"),
+        (("employee", "add", "--email", "x@y.ru"), "Missing option"),
+        (("apitoken", "create", "--name", "  "), "Token name is required"),
+        (("no-such-command",), "No such command"),
+    ],
+)
+async def test_bad_input_is_one_line_and_exit_2(db_url, args, message):
+    done = _firma(db_url, *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr
+
+
+async def test_duplicate_employee_email_exit_2(db_url):
+    assert _firma(db_url, "employee", "add", "--name", "A", "--email", "a@b.ru").returncode == 0
+    done = _firma(db_url, "employee", "add", "--name", "B", "--email", "A@B.ru")
+    assert done.returncode == 2 and "already exists" in done.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_serve_answers_health(db_url):
+    port = _free_port()
+    env = {**os.environ, "FIRMA_DATABASE_URL": db_url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "firma", "serve", "--port", str(port), "--no-bot"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert response.status_code == 200 and response.json() == {"status": "ok"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
