@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -36,8 +37,17 @@ async def test_upgrade_employee_and_token(db_url, sessions):
     done = _firma(db_url, "db", "upgrade")
     assert done.returncode == 0, done.stderr
     done = _firma(
-        db_url, "employee", "add", "--name", "Ольга Смирнова", "--email", "Olga@Firma.ru",
-        "--role", "admin", "--password", "correct horse",
+        db_url,
+        "employee",
+        "add",
+        "--name",
+        "Ольга Смирнова",
+        "--email",
+        "Olga@Firma.ru",
+        "--role",
+        "admin",
+        "--password",
+        "correct horse",
     )
     assert done.returncode == 0, done.stderr
     done = _firma(db_url, "apitoken", "create", "--name", "1c")
@@ -56,8 +66,10 @@ async def test_upgrade_employee_and_token(db_url, sessions):
     "args, message",
     [
         (("employee", "add", "--name", "X", "--email", "not-an-email"), "Not a valid email"),
-        (("employee", "add", "--name", "X", "--email", "x@y.ru", "--password", "short"),
-         "at least 8"),
+        (
+            ("employee", "add", "--name", "X", "--email", "x@y.ru", "--password", "short"),
+            "at least 8",
+        ),
         (("employee", "add", "--email", "x@y.ru"), "Missing option"),
         (("apitoken", "create", "--name", "  "), "Token name is required"),
         (("no-such-command",), "No such command"),
@@ -86,23 +98,30 @@ def _free_port() -> int:
 async def test_serve_answers_health(db_url):
     port = _free_port()
     env = {**os.environ, "FIRMA_DATABASE_URL": db_url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "firma", "serve", "--port", str(port), "--no-bot"],
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "firma",
+        "serve",
+        "--port",
+        str(port),
+        "--no-bot",
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.2)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=1) as http:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    response = await http.get("/healthz")
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline or proc.returncode is not None:
+                        raise
+                    await asyncio.sleep(0.2)
         assert response.status_code == 200 and response.json() == {"status": "ok"}
     finally:
         proc.terminate()
-        proc.wait(timeout=15)
+        await asyncio.wait_for(proc.wait(), timeout=15)

@@ -135,7 +135,9 @@ async def test_concurrent_claimers_never_share_an_event(uow, sessions, clock, db
         await asyncio.sleep(0)
 
     relays = [
-        OutboxRelay(sessions, {"test.ping": [record]}, clock=clock, batch_size=25, worker_id=f"w{n}")
+        OutboxRelay(
+            sessions, {"test.ping": [record]}, clock=clock, batch_size=25, worker_id=f"w{n}"
+        )
         for n in range(4)
     ]
 
