@@ -22,13 +22,15 @@ PG_URL = os.environ.get(
 
 async def ensure_pg_database(url: str) -> None:
     import asyncpg
-
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
     conn = await asyncpg.connect(
-        host=parsed.host, port=parsed.port or 5432, user=parsed.username,
-        password=parsed.password, database="postgres",
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        database="postgres",
     )
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname=$1", parsed.database)

@@ -45,6 +45,9 @@ class OutboxRelay:
         self.idle_sleep = idle_sleep
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wakeup = asyncio.Event()
+        # Delivered but not yet marked: settled with the next claim (one transaction).
+        self._done: list[int] = []
+        self._failed: list[tuple[int, str]] = []
 
     def subscribers_for(self, topic: str) -> list[Subscriber]:
         return self._subscribers.get(topic, []) + self._subscribers.get("*", [])
@@ -54,29 +57,43 @@ class OutboxRelay:
         self._wakeup.set()
 
     async def run_once(self) -> int:
-        """Claim one batch, deliver it, settle it; return how many events were handled."""
+        """Settle the last batch and claim the next in one transaction, then deliver it.
+
+        Returns how many events were handed to subscribers (0: the outbox is idle).
+        """
         async with unit_of_work(self._sessions, actor=SYSTEM, clock=self._clock) as session:
+            await self._settle(session)
             batch = await claim(
                 session, worker=self.worker_id, limit=self.batch_size, lease=self.lease
             )
-        if not batch:
-            return 0
-        done: list[int] = []
-        failures: list[tuple[int, str]] = []
         for item in batch:
             try:
                 for subscriber in self.subscribers_for(item.topic):
                     await subscriber(item)
             except Exception as exc:  # a subscriber's failure must not stop the loop
                 log.exception("outbox event %s (%s) failed", item.id, item.topic)
-                failures.append((item.id, f"{type(exc).__name__}: {exc}"))
+                self._failed.append((item.id, f"{type(exc).__name__}: {exc}"))
             else:
-                done.append(item.id)
-        async with unit_of_work(self._sessions, actor=SYSTEM, clock=self._clock) as session:
-            await complete(session, done, worker=self.worker_id)
-            for event_id, error in failures:
-                await fail(session, event_id, worker=self.worker_id, error=error)
+                self._done.append(item.id)
+        if not batch:
+            return 0
+        if len(batch) < self.batch_size:
+            await self.flush()  # the outbox is drained: settle now, not on the next poll
         return len(batch)
+
+    async def flush(self) -> None:
+        """Settle what was delivered but not yet marked (call before stopping)."""
+        if not self._done and not self._failed:
+            return
+        async with unit_of_work(self._sessions, actor=SYSTEM, clock=self._clock) as session:
+            await self._settle(session)
+
+    async def _settle(self, session) -> None:
+        done, failed = self._done, self._failed
+        self._done, self._failed = [], []
+        await complete(session, done, worker=self.worker_id)
+        for event_id, error in failed:
+            await fail(session, event_id, worker=self.worker_id, error=error)
 
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
@@ -98,3 +115,4 @@ class OutboxRelay:
             )
             for waiter in pending:
                 waiter.cancel()
+        await self.flush()
