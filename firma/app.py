@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -20,6 +20,21 @@ from firma.settings import Settings
 from firma.worker import build_relay
 
 log = logging.getLogger(__name__)
+
+INDEX_HTML = """<!doctype html>
+<html lang="ru"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Firma</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}
+a{color:#0b57d0}</style></head><body>
+<h1>Firma</h1>
+<p>CRM для небольшой фирмы. <span lang="en">A CRM for a small firm.</span></p>
+<ul>
+<li><a href="/api/v1/docs">REST API</a> — документация / docs</li>
+<li><a href="/healthz">/healthz</a> — состояние / health</li>
+</ul>
+</body></html>
+"""
 
 
 @dataclass
@@ -68,6 +83,10 @@ def create_app(runtime: Runtime, *, with_worker: bool = False) -> FastAPI:
             log.warning("health check failed: %s", exc)
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> HTMLResponse:
+        return HTMLResponse(INDEX_HTML)
 
     public_url = runtime.settings.public_url or (
         f"http://{runtime.settings.host}:{runtime.settings.port}"
