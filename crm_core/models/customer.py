@@ -66,6 +66,15 @@ class ContactPerson(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
 
+    # Read side only: the person's phones/emails are written through the customer
+    # (each row carries both customer_id and contact_person_id).
+    contacts: Mapped[list[ContactPoint]] = relationship(
+        lazy="raise",
+        primaryjoin="ContactPerson.id == ContactPoint.contact_person_id",
+        order_by="ContactPoint.id",
+        viewonly=True,
+    )
+
 
 class CustomerTag(Base):
     __tablename__ = "customer_tags"

@@ -1,0 +1,1 @@
+"""Customers (persons and companies), their contacts, contact persons and consents."""

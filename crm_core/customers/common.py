@@ -1,0 +1,92 @@
+"""Small helpers the customer and lead services share: patch sentinel, text checks,
+case-insensitive search, the INN checksum."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_core.errors import ValidationFailed
+
+
+class _Unset(enum.Enum):
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset.UNSET  # "leave as is" in patch functions, unlike None ("clear")
+
+
+def is_set(value: Any) -> bool:
+    return value is not UNSET
+
+
+def clean_text(
+    value: str | None, *, field: str, max_length: int, required: bool = False
+) -> str | None:
+    """Stripped text or None; too long is bad input (PostgreSQL would refuse it anyway)."""
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise ValidationFailed(
+                f"{field.replace('_', ' ').capitalize()} is required", field=field
+            )
+        return None
+    if len(text) > max_length:
+        raise ValidationFailed(f"At most {max_length} characters", field=field)
+    return text
+
+
+def clip(value: str | None, max_length: int) -> str | None:
+    """Stripped and cut to length: for tracking values (UTM) we keep, never refuse."""
+    text = (value or "").strip()
+    return text[:max_length] or None
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def contains(session: AsyncSession, column: Any, text: str) -> ColumnElement[bool]:
+    """``column`` contains ``text``, ignoring case, Cyrillic included."""
+    if session.bind.dialect.name == "postgresql":
+        return column.ilike(f"%{_escape_like(text)}%", escape="\\")
+    # SQLite folds only ASCII case in LIKE, so try the spellings people type a
+    # Russian name in; the stored names are capitalised as written.
+    variants = {text, text.lower(), text.upper(), text.capitalize(), text.title()}
+    return or_(*(column.like(f"%{_escape_like(v)}%", escape="\\") for v in sorted(variants)))
+
+
+def like_pattern(text: str) -> str:
+    return f"%{_escape_like(text)}%"
+
+
+_INN10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+_INN11 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+_INN12 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+
+
+def _check_digit(digits: list[int], weights: tuple[int, ...]) -> int:
+    return sum(d * w for d, w in zip(digits, weights, strict=False)) % 11 % 10
+
+
+def validate_inn(raw: str | None, *, field: str = "inn") -> str | None:
+    """A Russian taxpayer number: 10 digits (company) or 12 (person), checksum verified."""
+    text = (raw or "").strip().replace(" ", "")
+    if not text:
+        return None
+    if not text.isdigit() or len(text) not in (10, 12):
+        raise ValidationFailed("INN must be 10 or 12 digits", field=field)
+    d = [int(c) for c in text]
+    if len(d) == 10:
+        ok = _check_digit(d, _INN10) == d[9]
+    else:
+        ok = _check_digit(d, _INN11) == d[10] and _check_digit(d, _INN12) == d[11]
+    if not ok:
+        raise ValidationFailed(f"INN {text} has a wrong check digit", field=field)
+    return text

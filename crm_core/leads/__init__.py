@@ -1,0 +1,1 @@
+"""Leads: intake with de-duplication, the kanban states, conversion and hiding."""
