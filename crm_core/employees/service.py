@@ -117,6 +117,11 @@ async def authenticate(session: AsyncSession, *, email: str, password: str) -> E
     return employee
 
 
+async def get_employee(session: AsyncSession, employee_id: int) -> Employee:
+    """One employee, or NotFound."""
+    return await get_or_404(session, Employee, employee_id, what="Employee")
+
+
 async def list_employees(
     session: AsyncSession, *, limit: int = 50, offset: int = 0, active: bool | None = None
 ) -> tuple[list[Employee], int]:

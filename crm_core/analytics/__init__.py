@@ -1,0 +1,1 @@
+"""Sales funnel and plan vs actual, aggregated in SQL."""

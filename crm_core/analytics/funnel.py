@@ -1,0 +1,182 @@
+"""The sales funnel: orders per state of a kind, and lead → customer → order → paid.
+
+Everything is counted by the database (GROUP BY / COUNT DISTINCT); Python only
+arranges the handful of aggregated rows. Readings:
+
+- Orders per state: orders of the kind dated in the period (firm's days, see
+  ``periods.py``), per state in position order, states without orders included
+  with zeros. ``amount`` is the sum of order totals.
+- ``reached`` (the back-office funnel chart): for each non-cancelled state, the
+  orders now in that state or in a non-cancelled state further on — i.e. that got
+  at least this far; ``conversion`` is reached here / reached at the previous
+  non-cancelled state. Cancelled states have neither (a cancelled order's furthest
+  state is not kept).
+- The lead chain is a cohort: leads created in the period (of the responsible,
+  when given) → of those, converted to a customer → distinct customers of those
+  leads with at least one non-cancelled order (any date, any kind) → distinct
+  customers with at least one fully paid order (``paid_amount >= total > 0``).
+  Each stage has its percentage of the previous one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import case, distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_core.analytics.periods import FIRM_TIMEZONE, day_bounds, money, percent
+from crm_core.errors import ValidationFailed
+from crm_core.models import Lead, Order, OrderKind, OrderState, StateCategory
+
+
+@dataclass(slots=True)
+class StateRow:
+    id: int
+    code: str
+    name: str
+    category: StateCategory
+    position: int
+    count: int
+    amount: Decimal
+    reached: int | None = None
+    conversion: Decimal | None = None
+
+
+@dataclass(slots=True)
+class Stage:
+    stage: str
+    count: int
+    percent: Decimal | None  # of the previous stage
+
+
+@dataclass(slots=True)
+class Funnel:
+    date_from: date
+    date_to: date
+    kind_id: int
+    responsible_id: int | None
+    states: list[StateRow]
+    count: int
+    amount: Decimal
+    by_category: dict[str, dict[str, Decimal | int]] = field(default_factory=dict)
+    conversion: list[Stage] = field(default_factory=list)
+
+
+async def _kind_id(session: AsyncSession, kind_id: int | None) -> int:
+    if kind_id is not None:
+        if await session.get(OrderKind, kind_id) is None:
+            raise ValidationFailed(f"Order kind {kind_id} does not exist", field="kind_id")
+        return kind_id
+    found = await session.scalar(
+        select(OrderKind.id).order_by(OrderKind.is_default.desc(), OrderKind.id).limit(1)
+    )
+    if found is None:
+        raise ValidationFailed("There is no order kind yet", field="kind_id")
+    return found
+
+
+def _reached(rows: list[StateRow]) -> None:
+    live = [r for r in rows if r.category != StateCategory.CANCELLED]
+    remaining = sum(r.count for r in live)
+    previous: int | None = None
+    for row in live:
+        row.reached = remaining
+        row.conversion = percent(remaining, previous) if previous is not None else None
+        previous = remaining
+        remaining -= row.count
+
+
+async def _lead_chain(session: AsyncSession, lo, hi, responsible_id: int | None) -> list[Stage]:
+    cohort = [Lead.created_at >= lo, Lead.created_at < hi]
+    if responsible_id is not None:
+        cohort.append(Lead.responsible_id == responsible_id)
+    leads, converted = (
+        await session.execute(
+            select(func.count(Lead.id), func.count(Lead.customer_id)).where(*cohort)
+        )
+    ).one()
+    customers = select(Lead.customer_id).where(*cohort, Lead.customer_id.is_not(None))
+    fully_paid = (Order.total > 0) & (Order.paid_amount >= Order.total)
+    ordered, paid = (
+        await session.execute(
+            select(
+                func.count(distinct(Order.customer_id)),
+                func.count(distinct(case((fully_paid, Order.customer_id)))),
+            ).where(Order.customer_id.in_(customers), Order.category != StateCategory.CANCELLED)
+        )
+    ).one()
+    stages, previous = [], None
+    for name, count in (
+        ("leads", leads),
+        ("converted", converted),
+        ("ordered", ordered),
+        ("paid", paid),
+    ):
+        stages.append(
+            Stage(name, count, percent(count, previous) if previous is not None else None)
+        )
+        previous = count
+    return stages
+
+
+async def sales_funnel(
+    session: AsyncSession,
+    *,
+    date_from: date,
+    date_to: date,
+    kind_id: int | None = None,
+    responsible_id: int | None = None,
+    timezone: str = FIRM_TIMEZONE,
+) -> Funnel:
+    """Orders per state of a kind in the firm's days ``date_from..date_to`` (inclusive),
+    with amounts, reach and the lead → customer → order → paid chain."""
+    lo, hi = day_bounds(date_from, date_to, timezone)
+    kind = await _kind_id(session, kind_id)
+    states = await session.execute(
+        select(
+            OrderState.id,
+            OrderState.code,
+            OrderState.name,
+            OrderState.category,
+            OrderState.position,
+        )
+        .where(OrderState.kind_id == kind)
+        .order_by(OrderState.position, OrderState.id)
+    )
+    # One GROUP BY over ix_orders_kind_date (kind_id, date, state_id, total): an
+    # index-only range scan, whatever the number of states.
+    per_state = select(Order.state_id, func.count(), func.sum(Order.total)).where(
+        Order.kind_id == kind, Order.date >= lo, Order.date < hi
+    )
+    if responsible_id is not None:
+        per_state = per_state.where(Order.responsible_id == responsible_id)
+    figures = {
+        sid: (n, money(s))
+        for sid, n, s in await session.execute(per_state.group_by(Order.state_id))
+    }
+    rows = [
+        StateRow(sid, code, name, StateCategory(cat), pos, *figures.get(sid, (0, money(0))))
+        for sid, code, name, cat, pos in states
+    ]
+    _reached(rows)
+    by_category: dict[str, dict[str, Decimal | int]] = {
+        c.value: {"count": 0, "amount": money(0)} for c in StateCategory
+    }
+    for row in rows:
+        bucket = by_category[row.category.value]
+        bucket["count"] += row.count
+        bucket["amount"] += row.amount
+    return Funnel(
+        date_from=date_from,
+        date_to=date_to,
+        kind_id=kind,
+        responsible_id=responsible_id,
+        states=rows,
+        count=sum(r.count for r in rows),
+        amount=sum((r.amount for r in rows), money(0)),
+        by_category=by_category,
+        conversion=await _lead_chain(session, lo, hi, responsible_id),
+    )

@@ -1,0 +1,1 @@
+"""Events (calls, meetings, letters, messages) on employees' calendars, and reminders."""

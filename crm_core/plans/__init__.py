@@ -1,0 +1,1 @@
+"""The monthly sales plan, per employee (or the firm) and product group."""

@@ -1,0 +1,1 @@
+"""Tasks: assigned work with a due date and a small state machine."""
