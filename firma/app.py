@@ -18,6 +18,7 @@ from crm_core.context import Clock, SystemClock
 from crm_core.db import create_engine, session_factory
 from firma.settings import Settings
 from firma.worker import build_relay
+from webforms import WebformsConfig, create_webforms
 
 log = logging.getLogger(__name__)
 
@@ -100,4 +101,5 @@ def create_app(runtime: Runtime, *, with_worker: bool = False) -> FastAPI:
             public_url=public_url,
         ),
     )
+    app.mount("/forms", create_webforms(runtime.sessions, WebformsConfig.of(runtime)))
     return app

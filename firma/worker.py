@@ -8,6 +8,7 @@ import signal
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from crm_core.forms import form_subscribers
 from crm_core.outbox import OutboxRelay
 from crm_core.outbox.relay import Subscriber
 
@@ -23,7 +24,21 @@ def subscribers(runtime: Runtime) -> dict[str, Sequence[Subscriber]]:
     async def log_event(event) -> None:
         log.info("outbox %s #%s %s", event.topic, event.id, event.payload)
 
-    return {"*": [log_event]}
+    return merge_subscribers(
+        {"*": [log_event]},
+        form_subscribers(runtime.sessions, runtime.clock),
+    )
+
+
+def merge_subscribers(
+    *registrations: dict[str, Sequence[Subscriber]],
+) -> dict[str, list[Subscriber]]:
+    """Join the doors' registrations: several doors may listen to one topic."""
+    merged: dict[str, list[Subscriber]] = {}
+    for registration in registrations:
+        for topic, subs in registration.items():
+            merged.setdefault(topic, []).extend(subs)
+    return merged
 
 
 def build_relay(runtime: Runtime) -> OutboxRelay:

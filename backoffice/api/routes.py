@@ -9,6 +9,7 @@ from backoffice.api import (
     customers,
     employees,
     events,
+    forms,
     invoices,
     lead_states,
     leads,
@@ -32,4 +33,5 @@ ROUTERS: list[APIRouter] = [
     analytics.router,
     sales_plans.router,
     employees.router,
+    forms.router,
 ]

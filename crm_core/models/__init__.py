@@ -7,6 +7,13 @@ from crm_core.models.contact import ContactPoint
 from crm_core.models.customer import Consent, ContactPerson, Customer, CustomerTag
 from crm_core.models.employee import ApiToken, Employee
 from crm_core.models.enums import *  # noqa: F403
+from crm_core.models.form import (
+    ConsentText,
+    Form,
+    FormPurpose,
+    FormSubmission,
+    SubmissionStatus,
+)
 from crm_core.models.invoice import Invoice, InvoiceLine
 from crm_core.models.lead import HideReason, Lead, LeadState
 from crm_core.models.order import (
@@ -30,6 +37,7 @@ __all__ = [
     "ApiToken",
     "Base",
     "Consent",
+    "ConsentText",
     "ContactPerson",
     "ContactPoint",
     "Customer",
@@ -37,6 +45,9 @@ __all__ = [
     "Employee",
     "Event",
     "FirmSetting",
+    "Form",
+    "FormPurpose",
+    "FormSubmission",
     "HideReason",
     "HistoryEntry",
     "Invoice",
@@ -57,5 +68,6 @@ __all__ = [
     "SalesPlan",
     "Shipment",
     "ShipmentLine",
+    "SubmissionStatus",
     "Task",
 ]

@@ -1,0 +1,39 @@
+"""Web forms: definitions, storage-first submissions, consent evidence, retries."""
+
+from crm_core.forms.definitions import (
+    consent_text,
+    create_form,
+    form_by_slug,
+    get_form,
+    list_forms,
+    texts_of,
+    update_form,
+)
+from crm_core.forms.fields import check_answers, meta_of
+from crm_core.forms.submissions import (
+    Evidence,
+    list_submissions,
+    mark_failed,
+    process_submission,
+    store_submission,
+)
+from crm_core.forms.worker import form_subscribers, process_or_record
+
+__all__ = [
+    "Evidence",
+    "check_answers",
+    "consent_text",
+    "create_form",
+    "form_by_slug",
+    "form_subscribers",
+    "get_form",
+    "list_forms",
+    "list_submissions",
+    "mark_failed",
+    "meta_of",
+    "process_or_record",
+    "process_submission",
+    "store_submission",
+    "texts_of",
+    "update_form",
+]
