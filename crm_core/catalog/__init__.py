@@ -1,0 +1,1 @@
+"""The catalog: goods and services, their groups, price kinds, prices and stock."""

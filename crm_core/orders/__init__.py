@@ -1,0 +1,1 @@
+"""Customer orders: kinds and states, lines and totals, payments, shipments, indicators."""

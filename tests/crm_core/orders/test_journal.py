@@ -1,0 +1,55 @@
+"""The orders journal: filters, order, capped total."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from crm_core.errors import ValidationFailed
+from crm_core.orders import journal
+from crm_core.orders.service import change_order_state, list_orders
+from tests.factories.commerce import make_buyer, make_order, state_of
+
+
+async def test_filters_and_newest_first(session, clock):
+    buyer = await make_buyer(session)
+    old = await make_order(session, customer=buyer, date=clock.now() - timedelta(days=10))
+    late = await make_order(session, due_at=clock.now() - timedelta(hours=1))
+    new = await make_order(session, customer=buyer)
+    await change_order_state(session, new.id, state_code="in_work")
+
+    items, total = await list_orders(session)
+    assert [o.id for o in items] == [new.id, late.id, old.id] and total == 3
+    items, _ = await list_orders(session, customer_id=buyer.id)
+    assert [o.id for o in items] == [new.id, old.id]
+    items, _ = await list_orders(session, state_code="in_work")
+    assert [o.id for o in items] == [new.id]
+    in_work = await state_of(session, "in_work")
+    items, _ = await list_orders(session, state_id=in_work.id)
+    assert [o.id for o in items] == [new.id]
+    items, _ = await list_orders(session, indicator="overdue")
+    assert [o.id for o in items] == [late.id]
+    items, _ = await list_orders(session, date_to=clock.now() - timedelta(days=1))
+    assert [o.id for o in items] == [old.id]
+    items, _ = await list_orders(session, date_from=clock.now())
+    assert {o.id for o in items} == {new.id, late.id}
+    items, _ = await list_orders(session, q=str(int(old.number[-6:])))
+    assert [o.id for o in items] == [old.id]
+    items, _ = await list_orders(session, q=late.number)
+    assert [o.id for o in items] == [late.id]
+    items, total = await list_orders(session, limit=1, offset=1)
+    assert [o.id for o in items] == [late.id] and total == 3
+    with pytest.raises(ValidationFailed):
+        await list_orders(session, state_code="nope")
+
+
+async def test_total_is_capped(session, monkeypatch):
+    monkeypatch.setattr(journal, "COUNT_CAP", 2)
+    buyer = await make_buyer(session)
+    for _ in range(4):
+        await make_order(session, customer=buyer)
+    _, total = await list_orders(session, limit=1)
+    assert total == 2
+    items, total = await list_orders(session, limit=1, offset=3)
+    assert len(items) == 1 and total == 4  # the page itself proves at least four
