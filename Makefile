@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev bench clean migration chromium
+.PHONY: run test lint format install install-dev bench clean migration system-packages-run system-packages-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,19 +24,35 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 install-dev: $(DEV_STAMP)
 
-run: $(STAMP)
+run: $(STAMP) system-packages-run
 	$(BIN)/firma db upgrade
 	$(BIN)/firma demo --if-empty
 	$(BIN)/firma serve --host $(HOST) --port $(PORT)
 
-# The browser test drives the Debian chromium (never a downloaded browser): install it
-# when missing and apt-get is there; without it that one test is skipped, not failed.
-chromium:
-	@test -x /usr/bin/chromium || ! command -v apt-get >/dev/null || \
-		{ apt-get update -qq && apt-get install -y -qq chromium; } || \
-		echo "chromium could not be installed: the browser test will be skipped"
+# Debian packages the project uses, installed with apt-get when missing (root, as on
+# these machines): the DejaVu font the invoice PDF embeds for Cyrillic, and chromium for
+# the browser tests (never a downloaded browser; without it those tests are skipped).
+APT_RUN := fonts-dejavu-core
+APT_TEST := fonts-dejavu-core chromium
 
-test: $(DEV_STAMP) chromium
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+			echo "installing $$missing"; \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } \
+				|| echo "could not install $$missing"; \
+		else echo "please install: $$missing (Debian packages)"; fi; \
+	fi
+endef
+
+system-packages-run:
+	$(call apt_install,$(APT_RUN))
+
+system-packages-test:
+	$(call apt_install,$(APT_TEST))
+
+test: $(DEV_STAMP) system-packages-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)

@@ -5,9 +5,6 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from crm_core.errors import ValidationFailed
 
 KOPECK = Decimal("0.01")
@@ -61,16 +58,3 @@ def clean(value: str | None, *, field: str, max_length: int, required: bool = Fa
     if len(text) > max_length:
         raise ValidationFailed(f"{field} is longer than {max_length} characters", field=field)
     return text
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def contains(session: AsyncSession, column: Any, text: str) -> ColumnElement[bool]:
-    """``column`` contains ``text`` ignoring case, Cyrillic included."""
-    if session.bind.dialect.name == "postgresql":
-        return column.ilike(f"%{_escape_like(text)}%", escape="\\")
-    # SQLite's LIKE folds ASCII only: try the spellings people type a name in.
-    variants = {text, text.lower(), text.upper(), text.capitalize(), text.title()}
-    return or_(*(column.like(f"%{_escape_like(v)}%", escape="\\") for v in sorted(variants)))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from crm_core.catalog.common import check_vat_rate, clean, contains, to_decimal
+from crm_core.catalog.common import check_vat_rate, clean, to_decimal
 from crm_core.catalog.groups import (
     create_group,
     default_price_kind,
@@ -26,6 +26,7 @@ from crm_core.catalog.groups import (
 from crm_core.context import now
 from crm_core.errors import Conflict, NotFound, ValidationFailed
 from crm_core.models import PriceKind, Product, ProductKind, ProductPrice
+from crm_core.text_search import contains
 
 __all__ = [
     "adjust_stock",

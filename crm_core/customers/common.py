@@ -1,13 +1,10 @@
 """Small helpers the customer and lead services share: patch sentinel, text checks,
-case-insensitive search, the INN checksum."""
+the INN checksum (search lives in crm_core.text_search)."""
 
 from __future__ import annotations
 
 import enum
 from typing import Any
-
-from sqlalchemy import ColumnElement, or_
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.errors import ValidationFailed
 
@@ -46,24 +43,6 @@ def clip(value: str | None, max_length: int) -> str | None:
     """Stripped and cut to length: for tracking values (UTM) we keep, never refuse."""
     text = (value or "").strip()
     return text[:max_length] or None
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def contains(session: AsyncSession, column: Any, text: str) -> ColumnElement[bool]:
-    """``column`` contains ``text``, ignoring case, Cyrillic included."""
-    if session.bind.dialect.name == "postgresql":
-        return column.ilike(f"%{_escape_like(text)}%", escape="\\")
-    # SQLite folds only ASCII case in LIKE, so try the spellings people type a
-    # Russian name in; the stored names are capitalised as written.
-    variants = {text, text.lower(), text.upper(), text.capitalize(), text.title()}
-    return or_(*(column.like(f"%{_escape_like(v)}%", escape="\\") for v in sorted(variants)))
-
-
-def like_pattern(text: str) -> str:
-    return f"%{_escape_like(text)}%"
 
 
 _INN10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)

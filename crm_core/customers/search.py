@@ -8,9 +8,9 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.contacts import normalize_phone
-from crm_core.customers.common import contains, like_pattern
 from crm_core.errors import ValidationFailed
 from crm_core.models import ContactKind, ContactPoint, Customer, CustomerKind, CustomerTag
+from crm_core.text_search import contains, like_pattern
 
 _PHONE_CHARS = set("0123456789 +-()")
 MIN_PARTIAL_DIGITS = 4

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from crm_core.context import now
-from crm_core.customers.common import UNSET, clean_text, clip, contains, is_set
+from crm_core.customers.common import UNSET, clean_text, clip, is_set
 from crm_core.customers.contacts import (
     contact_rows,
     normalize_emails,
@@ -27,6 +27,7 @@ from crm_core.leads.states import resolve_state
 from crm_core.lookup import get_or_404, require_ref
 from crm_core.models import ContactKind, ContactPoint, Employee, Lead, LeadResult, LeadSource
 from crm_core.outbox import emit
+from crm_core.text_search import contains
 
 __all__ = [
     "IntakeResult",
