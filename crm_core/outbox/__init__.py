@@ -14,6 +14,7 @@ from crm_core.outbox.service import (
     complete,
     emit,
     fail,
+    mark_as_history,
     purge_done,
     stats,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "complete",
     "emit",
     "fail",
+    "mark_as_history",
     "purge_done",
     "stats",
 ]

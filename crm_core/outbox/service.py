@@ -136,6 +136,18 @@ async def fail(
     return row.status
 
 
+async def mark_as_history(session: AsyncSession, *, after_id: int) -> int:
+    """Mark events newer than ``after_id`` done without delivering them: for data
+    loaded as the past (the demo firm), which nobody should be notified of today."""
+    t = _TABLE
+    result = await session.execute(
+        update(t)
+        .where(t.c.id > after_id, t.c.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.DONE, processed_at=now(session))
+    )
+    return result.rowcount
+
+
 async def purge_done(session: AsyncSession, *, older_than: timedelta) -> int:
     """Delete delivered events older than ``older_than`` (the table stays small)."""
     cutoff = now(session) - older_than
