@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 
 from backoffice.api.deps import Session, context
 from backoffice.api.schemas.activity import MAX_ID
-from backoffice.api.schemas.analytics import FunnelOut, Month, PlanReportOut
+from backoffice.api.schemas.analytics import (
+    FunnelOut,
+    GroupPlanReportOut,
+    Month,
+    PlanReportOut,
+)
 from crm_core.analytics.periods import next_month
-from crm_core.analytics.service import plan_vs_actual, sales_funnel
+from crm_core.analytics.service import plan_vs_actual, plan_vs_actual_by_group, sales_funnel
 from crm_core.context import now
 
 router = APIRouter(tags=["analytics"])
@@ -50,7 +55,7 @@ async def funnel(
     return FunnelOut.model_validate(asdict(report))
 
 
-@router.get("/analytics/sales-plan", response_model=PlanReportOut)
+@router.get("/analytics/sales-plan", response_model=PlanReportOut | GroupPlanReportOut)
 async def sales_plan(
     request: Request,
     session: Session,
@@ -58,10 +63,14 @@ async def sales_plan(
     period_to: Annotated[Month | None, Query(description="last month of a range")] = None,
     employee_id: QueryId = None,
     by_month: bool = False,
-) -> PlanReportOut:
-    """Plan, sold (non-cancelled orders dated in the months) and paid per employee."""
+    by: Annotated[
+        Literal["employee", "group"], Query(description="rows per employee or product group")
+    ] = "employee",
+) -> PlanReportOut | GroupPlanReportOut:
+    """Plan vs actual per employee (sold and paid) or per product group (line amounts)."""
     tz = context(request).timezone
-    report = await plan_vs_actual(
+    report_of = plan_vs_actual_by_group if by == "group" else plan_vs_actual
+    report = await report_of(
         session,
         period=period or _today(session, tz).strftime("%Y-%m"),
         period_to=period_to,
@@ -69,4 +78,5 @@ async def sales_plan(
         by_month=by_month,
         timezone=tz,
     )
-    return PlanReportOut.model_validate(asdict(report))
+    out = GroupPlanReportOut if by == "group" else PlanReportOut
+    return out.model_validate(asdict(report))

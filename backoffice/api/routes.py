@@ -9,6 +9,7 @@ from backoffice.api import (
     customers,
     employees,
     events,
+    firm,
     forms,
     invoices,
     lead_states,
@@ -34,4 +35,5 @@ ROUTERS: list[APIRouter] = [
     sales_plans.router,
     employees.router,
     forms.router,
+    firm.router,
 ]

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_core.contacts import normalize_email
 from crm_core.errors import ValidationFailed
 from crm_core.models import FirmSetting
 
@@ -51,6 +52,8 @@ async def set_firm(session: AsyncSession, values: Mapping[str, Any]) -> dict[str
         if text and digits and (not re.fullmatch(r"\d+", text) or len(text) not in digits):
             lengths = " or ".join(str(n) for n in digits)
             raise ValidationFailed(f"{key} must be {lengths} digits", field=key)
+        if text and key == "email":
+            text = normalize_email(text)  # printed on invoices: a typo would go out on paper
         current[key] = text
     row = await session.get(FirmSetting, FIRM_KEY)
     if row is None:

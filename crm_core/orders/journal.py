@@ -1,7 +1,9 @@
 """The orders journal: filtered, newest first, fast over a million orders.
 
 Each filter maps onto an index of ``models/order.py`` ending in ``(date, id)``, so
-``ORDER BY date DESC, id DESC LIMIT n`` reads only the rows it returns. The total is
+``ORDER BY date DESC, id DESC LIMIT n`` reads only the rows it returns (the indicator
+filters use ``(category, date, id, due_at)``: an open order's lateness is checked in
+the index, and only the few not-yet-due orders at the head are stepped over). The total is
 counted over at most ``COUNT_CAP`` rows (``SELECT count(*) FROM (... LIMIT cap)``):
 an exact COUNT(*) over a million rows would cost more than the page itself, and
 nobody pages through ten thousand orders; a total equal to the cap means "at least".
@@ -85,7 +87,15 @@ async def list_orders(
         if not ids:
             return [], 0
         conditions.append(Order.id.in_(ids))
-    capped = select(Order.id).where(*conditions).limit(COUNT_CAP).subquery()
+    # Counted along the page's own path (newest first): left unordered, the planner may
+    # walk an index oldest first, where e.g. on-time orders are rare, and read it all.
+    capped = (
+        select(Order.id)
+        .where(*conditions)
+        .order_by(Order.date.desc(), Order.id.desc())
+        .limit(COUNT_CAP)
+        .subquery()
+    )
     total = await session.scalar(select(func.count()).select_from(capped)) or 0
     rows = list(
         await session.scalars(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.crm_core.analytics.dataset import build
+from tests.crm_core.analytics.dataset_groups import build_groups
 from tests.factories.activity import make_employee
 
 
@@ -115,3 +116,46 @@ async def test_sales_plans(api, uow):
         {"items": []},
     ):
         assert (await api.put("/sales-plans", json=bad)).status_code == 422, bad
+
+
+async def test_plan_vs_actual_by_group(api, uow):
+    async with uow() as s:
+        g = await build_groups(s)
+    r = await api.get("/analytics/sales-plan", params={"period": "2026-03", "by": "group"})
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["period_from"] == report["period_to"] == "2026-03"
+    assert report["rows"][1] == {
+        "group_id": g.tools.id,
+        "group_name": "Tools",
+        "parent_id": g.goods.id,
+        "depth": 1,
+        "plan": "250.00",
+        "actual": "380.00",
+        "orders": 3,
+        "percent": 152.0,
+    }
+    assert [(row["group_name"], row["actual"]) for row in report["rows"]] == [
+        ("Goods", "480.00"),
+        ("Tools", "380.00"),
+        ("Drills", "300.00"),
+        ("Services", "51.00"),
+        ("Install", "0.00"),
+        ("", "13.00"),
+    ]
+    assert (report["total"]["plan"], report["total"]["actual"]) == ("1070.00", "544.00")
+    r = await api.get(
+        "/analytics/sales-plan",
+        params={"period": "2026-03", "by": "group", "employee_id": g.anna.id},
+    )
+    assert r.json()["total"]["actual"] == "125.00" and r.json()["employee_id"] == g.anna.id
+    r = await api.get(
+        "/analytics/sales-plan",
+        params={"period": "2026-03", "period_to": "2026-04", "by": "group", "by_month": "true"},
+    )
+    assert [m["total"]["plan"] for m in r.json()["months"]] == ["1070.00", "400.00"]
+    # The default stays per employee.
+    rows = (await api.get("/analytics/sales-plan", params={"period": "2026-03"})).json()["rows"]
+    assert {row["employee_name"] for row in rows} == {"Anna", "Boris", ""}
+    r = await api.get("/analytics/sales-plan", params={"period": "2026-03", "by": "product"})
+    assert r.status_code == 422

@@ -75,6 +75,30 @@ class PlanReportOut(Schema):
         return value.strftime("%Y-%m")
 
 
+class GroupPlanRowOut(Schema):
+    group_id: int | None = Field(description="None: lines without a product or a group")
+    group_name: str
+    parent_id: int | None
+    depth: int = Field(description="0 for a top-level group")
+    plan: MoneyOut
+    actual: MoneyOut = Field(description="order line amounts of the group and its subgroups")
+    orders: int
+    percent: Percent | None
+
+
+class GroupPlanReportOut(Schema):
+    period_from: date
+    period_to: date
+    employee_id: int | None
+    rows: list[GroupPlanRowOut]
+    total: GroupPlanRowOut
+    months: list[GroupPlanReportOut] = []
+
+    @field_serializer("period_from", "period_to")
+    def _month(self, value: date) -> str:
+        return value.strftime("%Y-%m")
+
+
 class SalesPlanIn(InputSchema):
     period: Month
     employee_id: Id | None = Field(None, description="None: the whole firm")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 06:34:47.342849
+Create Date: 2026-11-27 06:59:18.545280
 """
 
 from collections.abc import Sequence
@@ -187,6 +187,14 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_product_groups")),
         sa.UniqueConstraint("external_id", name=op.f("uq_product_groups_external_id")),
+    )
+    op.create_table(
+        "telegram_visitors",
+        sa.Column("telegram_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=True),
+        sa.Column("created_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("telegram_id", name=op.f("pk_telegram_visitors")),
     )
     op.create_table(
         "api_tokens",
@@ -384,6 +392,30 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
+        "cart_lines",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("telegram_id", sa.BigInteger(), nullable=False),
+        sa.Column("product_id", sa.Integer(), nullable=False),
+        sa.Column("quantity", sa.Numeric(precision=15, scale=3), nullable=False),
+        sa.Column("created_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["product_id"],
+            ["products.id"],
+            name=op.f("fk_cart_lines_product_id_products"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cart_lines")),
+        sa.UniqueConstraint(
+            "telegram_id", "product_id", name=op.f("uq_cart_lines_telegram_id_product_id")
+        ),
+    )
+    with op.batch_alter_table("cart_lines", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_cart_lines_telegram_id"), ["telegram_id"], unique=False
+        )
+
+    op.create_table(
         "consents",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=False),
@@ -491,7 +523,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("number", name=op.f("uq_orders_number")),
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.create_index("ix_orders_category_due", ["category", "due_at"], unique=False)
+        batch_op.create_index(
+            "ix_orders_category_date",
+            ["category", "date", "id", "due_at", "total", "shipped_amount", "paid_amount"],
+            unique=False,
+        )
         batch_op.create_index("ix_orders_customer_date", ["customer_id", "date"], unique=False)
         batch_op.create_index("ix_orders_date_id", ["date", "id"], unique=False)
         batch_op.create_index(
@@ -1093,7 +1129,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_orders_kind_date")
         batch_op.drop_index("ix_orders_date_id")
         batch_op.drop_index("ix_orders_customer_date")
-        batch_op.drop_index("ix_orders_category_due")
+        batch_op.drop_index("ix_orders_category_date")
 
     op.drop_table("orders")
     with op.batch_alter_table("customer_tags", schema=None) as batch_op:
@@ -1105,6 +1141,10 @@ def downgrade() -> None:
 
     op.drop_table("contact_persons")
     op.drop_table("consents")
+    with op.batch_alter_table("cart_lines", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_cart_lines_telegram_id"))
+
+    op.drop_table("cart_lines")
     op.drop_table("sales_plans")
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.drop_index("ix_products_name")
@@ -1123,6 +1163,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_api_tokens_token_hash")
 
     op.drop_table("api_tokens")
+    op.drop_table("telegram_visitors")
     op.drop_table("product_groups")
     op.drop_table("price_kinds")
     with op.batch_alter_table("outbox_events", schema=None) as batch_op:

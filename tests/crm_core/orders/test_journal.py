@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
 from crm_core.errors import ValidationFailed
 from crm_core.orders import journal
@@ -53,3 +54,33 @@ async def test_total_is_capped(session, monkeypatch):
     assert total == 2
     items, total = await list_orders(session, limit=1, offset=3)
     assert len(items) == 1 and total == 4  # the page itself proves at least four
+
+
+async def test_indicator_pages_walk_the_category_index(session, clock, db_backend):
+    """SQLite once chose (category, due_at) and sorted half the table for the overdue
+    page; the page and its capped count must walk (category, date, id, ...) instead."""
+    if db_backend != "sqlite":
+        pytest.skip("the plan is SQLite's; PostgreSQL is measured in bench/")
+    await make_order(session, due_at=clock.now() - timedelta(hours=1))
+    seen: list[tuple[str, tuple]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many):
+        if statement.lstrip().startswith("SELECT") and "FROM orders" in statement:
+            seen.append((statement, parameters))
+
+    engine = session.bind.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for indicator in ("overdue", "on_time", "closed"):
+            await list_orders(session, indicator=indicator)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    conn = await session.connection()
+    assert len(seen) >= 6
+    for statement, parameters in seen:
+        plan = " | ".join(
+            row[-1]
+            for row in await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        )
+        assert "ix_orders_category_date" in plan, (statement, plan)
+        assert "TEMP B-TREE" not in plan, (statement, plan)
