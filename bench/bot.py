@@ -1,0 +1,245 @@
+"""Telegram updates/s end to end, beside a bare aiogram echo bot on the same path.
+
+A program, not a test: ``.venv/bin/python bench/bot.py [--backends sqlite,postgresql]``.
+Path measured: webhook POST → aiogram → handler → DB → the reply at a fake Bot API
+server (the webhook answers after the reply is sent, so the POST's round trip is
+"update to reply"). The bot runs under one uvicorn worker in a child process; the
+load generator and the fake Telegram server share the parent. 1,000 distinct users,
+each: /catalog, a group, a product card, "add", "+", /cart. Two runs per bot:
+closed loop (20 users in flight: the most it does) and open loop at 200 updates/s
+(p99 at that rate). PostgreSQL: database ``firma_h6_bench``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault(
+    "FIRMA_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/firma_h6_bench"
+)
+
+import aiohttp  # noqa: E402 - after the sys.path set-up above
+
+from bench.common import fresh_engine, p50, p99, table  # noqa: E402
+from crm_core.catalog.service import create_group, create_product  # noqa: E402
+from crm_core.db import session_factory, unit_of_work  # noqa: E402
+from tests.bot.fake_telegram import FakeTelegram  # noqa: E402
+from tests.bot.people import TgUser  # noqa: E402
+
+SECRET = "bench-secret"
+USERS = 1000
+IN_FLIGHT = 20
+RATE = 200
+RATE_SECONDS = 10
+
+
+def serve(mode: str, db_url: str, api_url: str, port: int) -> None:
+    """The child: Firma's bot (or the echo bot) behind ``POST /telegram/webhook``."""
+    import logging
+
+    import uvicorn
+    from aiogram import Dispatcher, F
+    from fastapi import FastAPI
+
+    from bot.config import BotConfig
+    from bot.runtime import BotRuntime, create_bot
+    from bot.webhook import webhook_router
+    from crm_core.db import create_engine
+
+    logging.basicConfig(level=logging.WARNING)
+    config = BotConfig(token=FakeTelegram.token, api_url=api_url, webhook_secret=SECRET)
+    sessions = session_factory(create_engine(db_url, pool_size=IN_FLIGHT))
+    if mode == "firma":
+        runtime = BotRuntime.build(config, sessions)
+    else:
+        echo = Dispatcher()
+
+        @echo.message(F.text)
+        async def _echo(message) -> None:
+            await message.answer(message.text)
+
+        @echo.callback_query()
+        async def _tap(query) -> None:
+            await query.answer()
+
+        bot, limits = create_bot(config)
+        runtime = BotRuntime(config, bot, echo, limits)
+    app = FastAPI()
+    app.include_router(webhook_router(runtime))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+async def seed(sessions) -> tuple[list[int], list[int]]:
+    groups, products = [], []
+    async with unit_of_work(sessions) as s:
+        for g in range(4):
+            group = await create_group(s, name=f"Раздел {g + 1}")
+            groups.append(group.id)
+            for p in range(20):
+                product = await create_product(
+                    s,
+                    name=f"Товар {g + 1}-{p + 1:02d}",
+                    sku=f"B-{g}-{p}",
+                    group_id=group.id,
+                    description="Описание товара для витрины в Telegram",
+                    prices={"retail": Decimal(100 + p)},
+                    stock=Decimal(50),
+                )
+                products.append(product.id)
+    return groups, products
+
+
+def script(fake: FakeTelegram, n: int, groups: list[int], products: list[int]) -> list[dict]:
+    user = TgUser(fake, 800_000 + n, f"User{n}")
+    product = products[n % len(products)]
+    return [
+        user.says("/catalog"),
+        user.taps(f"g:{groups[n % len(groups)]}:0"),
+        user.taps(f"p:{product}"),
+        user.taps(f"ca:{product}:1:p"),
+        user.taps(f"ca:{product}:1:p"),
+        user.says("/cart"),
+    ]
+
+
+async def post(http: aiohttp.ClientSession, url: str, update: dict, latencies: list) -> None:
+    start = time.perf_counter()
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with http.post(url, json=update, headers=headers) as response:
+        await response.read()
+        if response.status != 200:
+            raise RuntimeError(f"webhook answered {response.status}")
+    latencies.append(time.perf_counter() - start)
+
+
+async def closed_loop(url: str, scripts: list[list[dict]]) -> tuple[float, list[float]]:
+    """IN_FLIGHT users at a time, each user's updates in order (as Telegram sends them)."""
+    latencies: list[float] = []
+    queue: asyncio.Queue = asyncio.Queue()
+    for s in scripts:
+        queue.put_nowait(s)
+
+    async def worker(http) -> None:
+        while not queue.empty():
+            for update in queue.get_nowait():
+                await post(http, url, update, latencies)
+
+    connector = aiohttp.TCPConnector(limit=IN_FLIGHT * 2)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(http) for _ in range(IN_FLIGHT)))
+        elapsed = time.perf_counter() - start
+    return len(latencies) / elapsed, latencies
+
+
+async def open_loop(url: str, updates: list[dict]) -> tuple[float, list[float]]:
+    """Updates sent at RATE per second whatever the answers (users do not wait)."""
+    latencies: list[float] = []
+    connector = aiohttp.TCPConnector(limit=1000)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        start = time.perf_counter()
+        tasks = []
+        for i, update in enumerate(updates):
+            delay = start + i / RATE - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(post(http, url, update, latencies)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    return len(latencies) / elapsed, latencies
+
+
+async def run_backend(backend: str, port: int) -> list[list[object]]:
+    fake = await FakeTelegram().start()
+    engine = await fresh_engine(backend)
+    groups, products = await seed(session_factory(engine))
+    db_url = engine.url.render_as_string(hide_password=False)
+    await engine.dispose()
+    rows = []
+    results = {}
+    for mode in ("echo", "firma"):
+        child = await asyncio.create_subprocess_exec(
+            *[
+                sys.executable,
+                __file__,
+                "--serve",
+                mode,
+                "--db",
+                db_url,
+                "--api",
+                fake.url,
+                "--port",
+                str(port),
+            ],
+            cwd=ROOT,
+        )
+        url = f"http://127.0.0.1:{port}/telegram/webhook"
+        try:
+            await wait_up(url)
+            scripts = [script(fake, n, groups, products) for n in range(USERS)]
+            rate, lat = await closed_loop(url, scripts)
+            paced = [u for n in range(USERS) for u in script(fake, USERS + n, groups, products)]
+            _, paced_lat = await open_loop(url, paced[: RATE * RATE_SECONDS])
+            results[mode] = rate
+            rows.append(
+                [
+                    backend,
+                    mode,
+                    f"{rate:.0f}",
+                    f"{p50(lat) * 1000:.1f}",
+                    f"{p99(lat) * 1000:.1f}",
+                    f"{p99(paced_lat) * 1000:.1f}",
+                ]
+            )
+        finally:
+            child.terminate()
+            await child.wait()
+    rows[-1].append(f"{results['firma'] / results['echo']:.2f}")
+    rows[0].append("")
+    await fake.stop()
+    return rows
+
+
+async def wait_up(url: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(200):
+            try:
+                async with http.post(url, json={}) as response:
+                    if response.status == 401:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise RuntimeError("the bot did not start")
+
+
+async def main(backends: list[str]) -> None:
+    rows = []
+    for i, backend in enumerate(backends):
+        rows += await run_backend(backend, 18_700 + i)
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    header = ["db", "bot", "updates/s", "p50 ms", "p99 ms", f"p99 ms @{RATE}/s", "ratio"]
+    print(table(f"Firma bot benchmark, {when}, {os.cpu_count()} cores:", header, rows))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--serve")
+    parser.add_argument("--db")
+    parser.add_argument("--api")
+    parser.add_argument("--port", type=int)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.db, args.api, args.port)
+    else:
+        asyncio.run(main(args.backends.split(",")))

@@ -1,0 +1,172 @@
+"""Reply and inline keyboards; every inline button carries a CallbackData factory."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import (
+    CartAddCb,
+    CartCb,
+    CheckoutCb,
+    GroupCb,
+    LanguageCb,
+    OrderCb,
+    OrdersCb,
+    ProductCb,
+)
+from bot.i18n import Translate
+from bot.views import qty, rub
+from crm_core.models import Order, Product, ProductGroup
+
+
+def contact_request(tr: Translate) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=tr("share_contact"), request_contact=True)],
+            [KeyboardButton(text=tr("skip"))],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def languages() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text="Русский", callback_data=LanguageCb(code="ru").pack()),
+                InlineKeyboardButton(text="English", callback_data=LanguageCb(code="en").pack()),
+            ]
+        ]
+    )
+
+
+def groups(tr: Translate, items: Sequence[ProductGroup]) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for group in items:
+        kb.button(text=group.name, callback_data=GroupCb(group_id=group.id))
+    kb.button(text=tr("all_products"), callback_data=GroupCb(group_id=0))
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+def products(
+    tr: Translate,
+    items: Sequence[tuple[Product, Decimal | None]],
+    *,
+    group_id: int,
+    page: int,
+    pages: int,
+) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for product, price in items:
+        label = f"{product.name} · {rub(price)}" if price is not None else product.name
+        kb.row(
+            InlineKeyboardButton(
+                text=label[:60], callback_data=ProductCb(product_id=product.id).pack()
+            )
+        )
+    nav = []
+    if page > 0:
+        nav.append(_button(tr("prev"), GroupCb(group_id=group_id, page=page - 1)))
+    if page + 1 < pages:
+        nav.append(_button(tr("next"), GroupCb(group_id=group_id, page=page + 1)))
+    if nav:
+        kb.row(*nav)
+    kb.row(
+        _button(tr("back"), CartCb(action="groups")), _button(tr("to_cart"), CartCb(action="show"))
+    )
+    return kb.as_markup()
+
+
+def product_card(tr: Translate, product_id: int, in_cart: Decimal) -> InlineKeyboardMarkup:
+    if in_cart <= 0:
+        first = [_button(tr("add_to_cart"), CartAddCb(product_id=product_id, delta=1))]
+    else:
+        first = [
+            _button("−", CartAddCb(product_id=product_id, delta=-1)),
+            _button(qty(in_cart), CartCb(action="show")),
+            _button("+", CartAddCb(product_id=product_id, delta=1)),
+        ]
+    return InlineKeyboardMarkup(
+        inline_keyboard=[first, [_button(tr("to_cart"), CartCb(action="show"))]]
+    )
+
+
+def cart(tr: Translate, lines: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for product_id, name in lines:
+        kb.row(
+            _button("−", CartAddCb(product_id=product_id, delta=-1, view="c")),
+            _button(name[:30], ProductCb(product_id=product_id)),
+            _button("+", CartAddCb(product_id=product_id, delta=1, view="c")),
+        )
+    kb.row(
+        _button(tr("clear"), CartCb(action="clear")),
+        _button(tr("checkout"), CartCb(action="checkout")),
+    )
+    return kb.as_markup()
+
+
+def delivery(tr: Translate) -> InlineKeyboardMarkup:
+    return _one_row(
+        (tr("pickup"), CheckoutCb(action="pickup")), (tr("delivery"), CheckoutCb(action="delivery"))
+    )
+
+
+def skip_comment(tr: Translate) -> InlineKeyboardMarkup:
+    return _one_row((tr("skip"), CheckoutCb(action="skip_comment")))
+
+
+def confirm(tr: Translate) -> InlineKeyboardMarkup:
+    return _one_row(
+        (tr("confirm"), CheckoutCb(action="confirm")), (tr("cancel"), CheckoutCb(action="cancel"))
+    )
+
+
+def orders(
+    tr: Translate, rows: Sequence[tuple[int, str]], *, page: int, more: bool
+) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for order_id, label in rows:
+        kb.row(_button(label[:64], OrderCb(order_id=order_id)))
+    nav = []
+    if page > 0:
+        nav.append(_button(tr("prev"), OrdersCb(page=page - 1)))
+    if more:
+        nav.append(_button(tr("next"), OrdersCb(page=page + 1)))
+    if nav:
+        kb.row(*nav)
+    return kb.as_markup()
+
+
+def order_card(
+    tr: Translate, order: Order, *, pay_amount: Decimal | None, pdf: bool
+) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    if pay_amount is not None:
+        kb.row(_button(tr("pay", amount=rub(pay_amount)), OrderCb(order_id=order.id, action="pay")))
+    if pdf:
+        kb.row(_button(tr("invoice_pdf"), OrderCb(order_id=order.id, action="pdf")))
+    kb.row(
+        _button(tr("repeat"), OrderCb(order_id=order.id, action="repeat")),
+        _button(tr("back"), OrdersCb(page=0)),
+    )
+    return kb.as_markup()
+
+
+def _button(text: str, data) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def _one_row(*buttons) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[_button(text, data) for text, data in buttons]])

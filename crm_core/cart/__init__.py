@@ -1,0 +1,1 @@
+"""The Telegram customer's cart (durable, keyed by the Telegram user id)."""

@@ -1,0 +1,127 @@
+"""Cart use cases: add, change, clear, read with prices, turn into order lines.
+
+Quantities change in one statement (``INSERT ... ON CONFLICT DO UPDATE``), so two
+taps arriving at once on "+" both count, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from crm_core.catalog.common import money
+from crm_core.catalog.groups import default_price_kind
+from crm_core.catalog.service import price_of
+from crm_core.context import now
+from crm_core.errors import NotFound, ValidationFailed
+from crm_core.models import CartLine, Product
+from crm_core.orders.lines import LineInput
+
+MAX_QUANTITY = Decimal(9999)
+MAX_LINES = 50
+
+
+@dataclass(frozen=True, slots=True)
+class CartItem:
+    product: Product
+    quantity: Decimal
+    price: Decimal | None  # None: the product has no price of the default kind
+
+    @property
+    def amount(self) -> Decimal:
+        return money(self.quantity * (self.price or 0))
+
+
+def _insert(session: AsyncSession):
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    return dialect.insert(CartLine)
+
+
+async def change_quantity(
+    session: AsyncSession, telegram_id: int, product_id: int, delta: Decimal
+) -> Decimal:
+    """Add ``delta`` (negative to take away) to a cart line; at 0 the line goes away.
+
+    Returns the new quantity. An unknown or inactive product is a NotFound."""
+    product = await session.get(Product, product_id)
+    if product is None or not product.active:
+        raise NotFound(f"Product {product_id} not found")
+    at = now(session)
+    if delta > 0:
+        count = await session.scalar(
+            select(func.count()).where(CartLine.telegram_id == telegram_id)
+        )
+        if count >= MAX_LINES:
+            raise ValidationFailed(f"At most {MAX_LINES} lines in a cart", field="product_id")
+    stmt = _insert(session).values(
+        telegram_id=telegram_id,
+        product_id=product_id,
+        quantity=max(delta, Decimal(0)),
+        created_at=at,
+        updated_at=at,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["telegram_id", "product_id"],
+        set_={
+            "quantity": func.min(CartLine.quantity + delta, MAX_QUANTITY)
+            if session.bind.dialect.name == "sqlite"
+            else func.least(CartLine.quantity + delta, MAX_QUANTITY),
+            "updated_at": at,
+        },
+    ).returning(CartLine.quantity)
+    quantity = (await session.execute(stmt)).scalar_one()
+    if quantity <= 0:
+        await session.execute(
+            delete(CartLine).where(
+                CartLine.telegram_id == telegram_id, CartLine.product_id == product_id
+            )
+        )
+        return Decimal(0)
+    return Decimal(quantity)
+
+
+async def clear_cart(session: AsyncSession, telegram_id: int) -> int:
+    """Empty the cart; returns how many lines it had (0: someone emptied it first)."""
+    result = await session.execute(delete(CartLine).where(CartLine.telegram_id == telegram_id))
+    return result.rowcount or 0
+
+
+async def cart_items(session: AsyncSession, telegram_id: int) -> list[CartItem]:
+    """The cart's lines with products and default-kind prices, oldest first."""
+    kind = await default_price_kind(session)
+    rows = await session.execute(
+        select(CartLine.quantity, Product)
+        .join(Product, Product.id == CartLine.product_id)
+        .where(CartLine.telegram_id == telegram_id)
+        .options(selectinload(Product.prices))
+        .order_by(CartLine.id)
+    )
+    return [CartItem(product, Decimal(q), price_of(product, kind)) for q, product in rows]
+
+
+def cart_total(items: list[CartItem]) -> Decimal:
+    return money(sum((item.amount for item in items), Decimal(0)))
+
+
+def order_lines(items: list[CartItem]) -> list[LineInput]:
+    """Order lines for the active, priced products of the cart (prices from the catalog)."""
+    return [
+        LineInput(product_id=item.product.id, quantity=item.quantity)
+        for item in items
+        if item.product.active and item.price is not None
+    ]
+
+
+async def quantity_in_cart(session: AsyncSession, telegram_id: int, product_id: int) -> Decimal:
+    """How many of a product the cart holds (0 when none)."""
+    value = await session.scalar(
+        select(CartLine.quantity).where(
+            CartLine.telegram_id == telegram_id, CartLine.product_id == product_id
+        )
+    )
+    return Decimal(value or 0)
