@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -17,7 +19,8 @@ from backoffice.api import create_api
 from crm_core.context import Clock, SystemClock
 from crm_core.db import create_engine, session_factory
 from firma.settings import Settings
-from firma.worker import build_relay
+from firma.worker import build_campaign_runner, build_relay
+from messaging.web import unsubscribe_router
 from webforms import WebformsConfig, create_webforms
 
 log = logging.getLogger(__name__)
@@ -53,8 +56,39 @@ class Runtime:
         return cls(settings, engine, session_factory(engine), clock or SystemClock())
 
 
-def create_app(runtime: Runtime, *, with_worker: bool = False) -> FastAPI:
-    """The whole HTTP surface; ``with_worker`` runs the outbox relay in-process."""
+def bot_config(settings: Settings):
+    """The bot's config from the settings (None without a bot token)."""
+    if not settings.telegram_bot_token:
+        return None
+    from bot.config import BotConfig
+
+    # Without an explicit secret, one derived from FIRMA_SECRET_KEY still guards the webhook.
+    secret = (
+        settings.telegram_webhook_secret
+        or hmac.new(settings.secret_key.encode(), b"telegram-webhook", hashlib.sha256).hexdigest()
+    )
+    return BotConfig(
+        token=settings.telegram_bot_token,
+        api_url=settings.telegram_api_url,
+        webhook_secret=secret,
+        public_url=settings.public_url,
+        payment_provider_token=settings.telegram_payment_provider_token,
+        redis_url=settings.redis_url,
+        language=settings.language,
+        timezone=settings.timezone,
+    )
+
+
+def create_app(runtime: Runtime, *, with_worker: bool = False, with_bot: bool = True) -> FastAPI:
+    """The whole HTTP surface; ``with_worker`` runs the outbox relay in-process;
+    ``with_bot`` serves the Telegram bot when a token is set (webhook with
+    FIRMA_PUBLIC_URL, long polling otherwise)."""
+    telegram = None
+    config = bot_config(runtime.settings) if with_bot else None
+    if config is not None:
+        from bot.runtime import BotRuntime
+
+        telegram = BotRuntime.build(config, runtime.sessions, clock=runtime.clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -63,6 +97,11 @@ def create_app(runtime: Runtime, *, with_worker: bool = False) -> FastAPI:
         if with_worker:
             relay = build_relay(runtime)
             tasks.append(asyncio.create_task(relay.run_forever(stop), name="outbox-relay"))
+            campaigns = build_campaign_runner(runtime)
+            tasks.append(asyncio.create_task(campaigns.run_forever(stop), name="campaigns"))
+        if telegram is not None:
+            start = telegram.start_webhook() if config.webhook_url else telegram.run_polling()
+            tasks.append(asyncio.create_task(_logged(start), name="telegram-bot"))
         try:
             yield
         finally:
@@ -70,10 +109,17 @@ def create_app(runtime: Runtime, *, with_worker: bool = False) -> FastAPI:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if telegram is not None:
+                await telegram.close()
             await runtime.engine.dispose()
 
     app = FastAPI(title="Firma", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
+    app.state.telegram = telegram
+    if telegram is not None and config.webhook_url:
+        from bot.webhook import webhook_router
+
+        app.include_router(webhook_router(telegram))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
@@ -102,4 +148,20 @@ def create_app(runtime: Runtime, *, with_worker: bool = False) -> FastAPI:
         ),
     )
     app.mount("/forms", create_webforms(runtime.sessions, WebformsConfig.of(runtime)))
+    app.include_router(
+        unsubscribe_router(
+            runtime.sessions, secret_key=runtime.settings.secret_key, clock=runtime.clock
+        )
+    )
     return app
+
+
+async def _logged(coro) -> None:
+    """Run the bot beside the web app: its failure (Telegram down, bad token) is logged
+    and must not take the forms and the API down with it."""
+    try:
+        await coro
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("telegram bot stopped")

@@ -84,7 +84,7 @@ def serve(host: str | None, port: int | None, no_worker: bool, no_bot: bool) -> 
     if port:
         settings.port = port
     runtime = Runtime.from_settings(settings)
-    app = create_app(runtime, with_worker=not no_worker)
+    app = create_app(runtime, with_worker=not no_worker, with_bot=not no_bot)
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"Firma on {base}  (API {base}/api/v1/docs, health {base}/healthz)")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
@@ -96,6 +96,28 @@ def worker() -> None:
     from firma.worker import run_worker
 
     asyncio.run(run_worker(_runtime()))
+
+
+@cli.command()
+def bot() -> None:
+    """The Telegram bot in long-polling mode (for a firm without a public URL)."""
+    from bot.runtime import BotRuntime
+    from firma.app import bot_config
+
+    runtime = _runtime()
+    config = bot_config(runtime.settings)
+    if config is None:
+        _fail("set FIRMA_TELEGRAM_BOT_TOKEN to run the bot")
+
+    async def _run() -> None:
+        telegram = BotRuntime.build(config, runtime.sessions, clock=runtime.clock)
+        try:
+            await telegram.run_polling()
+        finally:
+            await telegram.close()
+            await runtime.engine.dispose()
+
+    asyncio.run(_run())
 
 
 @cli.group()

@@ -10,6 +10,7 @@ from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crm_core.config import CoreConfig
+from messaging.config import MessagingConfig, SmtpConfig
 
 
 class Settings(BaseSettings):
@@ -56,4 +57,22 @@ class Settings(BaseSettings):
     def core(self) -> CoreConfig:
         return CoreConfig(
             database_url=self.database_url, timezone=self.timezone, sql_echo=self.sql_echo
+        )
+
+    def messaging(self) -> MessagingConfig:
+        smtp = None
+        if self.smtp_host:
+            smtp = SmtpConfig(
+                host=self.smtp_host,
+                port=self.smtp_port,
+                username=self.smtp_username,
+                password=self.smtp_password,
+                security=self.smtp_security,
+            )
+        return MessagingConfig(
+            mail_from=self.mail_from,
+            smtp=smtp,
+            secret_key=self.secret_key,
+            public_url=self.public_url or f"http://{self.host}:{self.port}",
+            timezone=self.timezone,
         )

@@ -27,6 +27,29 @@ def subscribers(runtime: Runtime) -> dict[str, Sequence[Subscriber]]:
     return merge_subscribers(
         {"*": [log_event]},
         form_subscribers(runtime.sessions, runtime.clock),
+        _bot_subscribers(runtime),
+    )
+
+
+def _bot_subscribers(runtime: Runtime) -> dict[str, Sequence[Subscriber]]:
+    """Order status pushes to customers' Telegram, when the firm has a bot."""
+    from firma.app import bot_config
+
+    config = bot_config(runtime.settings)
+    if config is None:
+        return {}
+    from bot.notify import bot_subscribers
+    from bot.runtime import create_bot
+    from crm_core.cart.telegram import set_telegram_unreachable
+    from crm_core.db import unit_of_work
+
+    async def mark_blocked(chat_id: int) -> None:
+        async with unit_of_work(runtime.sessions, clock=runtime.clock) as session:
+            await set_telegram_unreachable(session, chat_id)
+
+    bot, _limits = create_bot(config, on_blocked=mark_blocked)
+    return bot_subscribers(
+        bot, runtime.sessions, clock=runtime.clock, default_language=config.language
     )
 
 
@@ -45,6 +68,16 @@ def build_relay(runtime: Runtime) -> OutboxRelay:
     return OutboxRelay(runtime.sessions, subscribers(runtime), clock=runtime.clock)
 
 
+def build_campaign_runner(runtime: Runtime):
+    """The periodic campaign step: sends claimed delivery rows (see messaging/runner.py)."""
+    from messaging.email import create_email_transport
+    from messaging.runner import CampaignRunner
+
+    config = runtime.settings.messaging()
+    transport = create_email_transport(config)
+    return CampaignRunner(runtime.sessions, transport, config, clock=runtime.clock)
+
+
 async def run_worker(runtime: Runtime) -> None:
     """``firma worker``: run until SIGINT/SIGTERM."""
     stop = asyncio.Event()
@@ -54,6 +87,7 @@ async def run_worker(runtime: Runtime) -> None:
     relay = build_relay(runtime)
     log.info("worker %s started", relay.worker_id)
     try:
-        await relay.run_forever(stop)
+        campaigns = build_campaign_runner(runtime)
+        await asyncio.gather(relay.run_forever(stop), campaigns.run_forever(stop))
     finally:
         await runtime.engine.dispose()

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from backoffice.api import (
     analytics,
+    campaigns,
     customers,
     employees,
     events,
@@ -19,6 +20,7 @@ from backoffice.api import (
     products,
     sales_plans,
     tasks,
+    templates,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -36,4 +38,6 @@ ROUTERS: list[APIRouter] = [
     employees.router,
     forms.router,
     firm.router,
+    templates.router,
+    campaigns.router,
 ]

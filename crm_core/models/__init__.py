@@ -2,6 +2,8 @@
 
 from crm_core.models.activity import Event, Task
 from crm_core.models.base import Base
+from crm_core.models.campaign import Campaign, CampaignState, Delivery, DeliveryStatus
+from crm_core.models.cart import CartLine, TelegramVisitor
 from crm_core.models.catalog import PriceKind, Product, ProductGroup, ProductPrice
 from crm_core.models.contact import ContactPoint
 from crm_core.models.customer import Consent, ContactPerson, Customer, CustomerTag
@@ -32,16 +34,22 @@ from crm_core.models.system import (
     OutboxEvent,
     SalesPlan,
 )
+from crm_core.models.template import Template, TemplateKind
 
 __all__ = [
     "ApiToken",
     "Base",
+    "Campaign",
+    "CampaignState",
+    "CartLine",
     "Consent",
     "ConsentText",
     "ContactPerson",
     "ContactPoint",
     "Customer",
     "CustomerTag",
+    "Delivery",
+    "DeliveryStatus",
     "Employee",
     "Event",
     "FirmSetting",
@@ -70,4 +78,7 @@ __all__ = [
     "ShipmentLine",
     "SubmissionStatus",
     "Task",
+    "TelegramVisitor",
+    "Template",
+    "TemplateKind",
 ]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 06:59:18.545280
+Create Date: 2026-11-27 07:08:42.987021
 """
 
 from collections.abc import Sequence
@@ -197,6 +197,31 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("telegram_id", name=op.f("pk_telegram_visitors")),
     )
     op.create_table(
+        "templates",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "offer",
+                "contract",
+                "letter",
+                "sms",
+                "telegram",
+                name="templatekind",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("subject", sa.String(length=300), nullable=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("text_body", sa.Text(), nullable=True),
+        sa.Column("created_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_templates")),
+    )
+    op.create_table(
         "api_tokens",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -213,6 +238,52 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.create_index("ix_api_tokens_token_hash", ["token_hash"], unique=True)
+
+    op.create_table(
+        "campaigns",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column(
+            "channel",
+            sa.Enum("email", "sms", "telegram", name="channel", native_enum=False, length=10),
+            nullable=False,
+        ),
+        sa.Column("template_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "segment",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "draft",
+                "scheduled",
+                "sending",
+                "paused",
+                "finished",
+                "cancelled",
+                name="campaignstate",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("scheduled_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("rate_per_second", sa.Integer(), nullable=False),
+        sa.Column("snapshot_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["template_id"], ["templates.id"], name=op.f("fk_campaigns_template_id_templates")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_campaigns")),
+    )
+    with op.batch_alter_table("campaigns", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_campaigns_state_scheduled", ["state", "scheduled_at"], unique=False
+        )
 
     op.create_table(
         "customers",
@@ -391,6 +462,59 @@ def upgrade() -> None:
             name=op.f("uq_sales_plans_period_employee_id_product_group_id"),
         ),
     )
+    op.create_table(
+        "campaign_deliveries",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending",
+                "sending",
+                "sent",
+                "failed",
+                "skipped",
+                name="deliverystatus",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("address", sa.String(length=254), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("claimed_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("retry_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sent_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("message_id", sa.String(length=200), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["campaigns.id"],
+            name=op.f("fk_campaign_deliveries_campaign_id_campaigns"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_campaign_deliveries_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_campaign_deliveries")),
+        sa.UniqueConstraint(
+            "campaign_id",
+            "customer_id",
+            name=op.f("uq_campaign_deliveries_campaign_id_customer_id"),
+        ),
+    )
+    with op.batch_alter_table("campaign_deliveries", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_campaign_deliveries_claim", ["campaign_id", "status", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_campaign_deliveries_customer", ["customer_id", "status"], unique=False
+        )
+
     op.create_table(
         "cart_lines",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -1145,6 +1269,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_cart_lines_telegram_id"))
 
     op.drop_table("cart_lines")
+    with op.batch_alter_table("campaign_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_campaign_deliveries_customer")
+        batch_op.drop_index("ix_campaign_deliveries_claim")
+
+    op.drop_table("campaign_deliveries")
     op.drop_table("sales_plans")
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.drop_index("ix_products_name")
@@ -1159,10 +1288,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_customers_inn"))
 
     op.drop_table("customers")
+    with op.batch_alter_table("campaigns", schema=None) as batch_op:
+        batch_op.drop_index("ix_campaigns_state_scheduled")
+
+    op.drop_table("campaigns")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_index("ix_api_tokens_token_hash")
 
     op.drop_table("api_tokens")
+    op.drop_table("templates")
     op.drop_table("telegram_visitors")
     op.drop_table("product_groups")
     op.drop_table("price_kinds")

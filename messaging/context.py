@@ -1,0 +1,130 @@
+"""The variables a template sees: plain dicts and lists, never ORM objects.
+
+Plain data keeps the sandbox small (nothing to walk from a value to the session or
+the mapper) and lets a campaign build one context per recipient without lazy loads.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_core.context import actor_of, now
+from crm_core.customers.service import get_customer, own_contacts
+from crm_core.errors import ValidationFailed
+from crm_core.invoices.firm import get_firm
+from crm_core.invoices.pdf import MONTHS
+from crm_core.invoices.words import rubles_in_words
+from crm_core.models import ContactKind, Customer, Employee, Order
+from crm_core.orders.service import get_order
+
+
+def money(value: Any) -> str:
+    """1250 → «1 250,00 ₽»."""
+    if value is None or value == "":
+        return ""
+    amount = Decimal(str(value))
+    return f"{amount:,.2f}".replace(",", " ").replace(".", ",") + " ₽"
+
+
+def money_words(value: Any) -> str:
+    """1250.5 → «Одна тысяча двести пятьдесят рублей 50 копеек»."""
+    return "" if value is None or value == "" else rubles_in_words(Decimal(str(value)))
+
+
+def date_ru(value: Any, timezone: str = "Europe/Moscow") -> str:
+    """An aware datetime → «2 марта 2026 г.» in the firm's time zone."""
+    if not isinstance(value, datetime):
+        return "" if value is None else str(value)
+    local = value.astimezone(ZoneInfo(timezone)) if value.tzinfo else value
+    return f"{local.day} {MONTHS[local.month - 1]} {local.year} г."
+
+
+def _first(customer: Customer, kind: ContactKind) -> str:
+    points = own_contacts(customer, kind)
+    return points[0].value if points else ""
+
+
+def customer_vars(customer: Customer) -> dict[str, Any]:
+    return {
+        "id": customer.id,
+        "name": customer.name,
+        "kind": str(customer.kind),
+        "legal_name": customer.legal_name or customer.name,
+        "inn": customer.inn or "",
+        "kpp": customer.kpp or "",
+        "address": customer.address or "",
+        "email": _first(customer, ContactKind.EMAIL),
+        "phone": _first(customer, ContactKind.PHONE),
+        "tags": [t.tag for t in customer.tags],
+    }
+
+
+def _contact_vars(customer: Customer) -> dict[str, Any] | None:
+    if not customer.contact_persons:
+        return None
+    person = customer.contact_persons[0]
+    by_kind = {c.kind: c.value for c in reversed(person.contacts)}
+    return {
+        "name": person.name,
+        "position": person.position or "",
+        "email": by_kind.get(ContactKind.EMAIL, ""),
+        "phone": by_kind.get(ContactKind.PHONE, ""),
+    }
+
+
+def order_vars(order: Order) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "number": order.number,
+        "date": order.date,
+        "due_at": order.due_at,
+        "total": order.total,
+        "vat_amount": order.vat_amount,
+        "state": order.state.name,
+        "comment": order.comment or "",
+        "lines": [
+            {
+                "position": i,
+                "name": line.name,
+                "unit": line.unit,
+                "quantity": line.quantity.normalize(),
+                "price": line.price,
+                "discount_percent": line.discount_percent,
+                "amount": line.amount,
+            }
+            for i, line in enumerate(order.lines, start=1)
+        ],
+    }
+
+
+async def build_context(
+    session: AsyncSession, *, customer_id: int | None, order_id: int | None = None
+) -> dict[str, Any]:
+    """firm, customer, contact, order (with lines), employee and today for a render."""
+    order = await get_order(session, order_id) if order_id is not None else None
+    if order is not None and customer_id is not None and order.customer_id != customer_id:
+        raise ValidationFailed(
+            f"Order {order.number} belongs to another customer", field="order_id"
+        )
+    if customer_id is None and order is not None:
+        customer_id = order.customer_id
+    customer = await get_customer(session, customer_id) if customer_id is not None else None
+    employee_id = (
+        actor_of(session).employee_id
+        or (order.responsible_id if order else None)
+        or (customer.responsible_id if customer else None)
+    )
+    employee = await session.get(Employee, employee_id) if employee_id else None
+    return {
+        "firm": await get_firm(session),
+        "customer": customer_vars(customer) if customer else None,
+        "contact": _contact_vars(customer) if customer else None,
+        "order": order_vars(order) if order else None,
+        "employee": {"name": employee.name, "email": employee.email} if employee else None,
+        "today": now(session),
+    }
