@@ -23,3 +23,21 @@ def test_subscriber_registrations_are_joined_not_overwritten():
 
     merged = merge_subscribers({"lead.converted": [a]}, {"lead.converted": [b], "*": [a]})
     assert merged == {"lead.converted": [a, b], "*": [a]}
+
+
+async def test_healthz_is_503_when_the_database_does_not_answer(tmp_path):
+    import httpx
+
+    from crm_core.db import create_engine, session_factory
+    from firma.app import Runtime, create_app
+    from firma.settings import Settings
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/missing-dir/firma.db"
+    engine = create_engine(url)
+    runtime = Runtime(Settings(database_url=url), engine, session_factory(engine))
+    transport = httpx.ASGITransport(app=create_app(runtime, with_bot=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        response = await http.get("/healthz")
+    await engine.dispose()
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable"}
