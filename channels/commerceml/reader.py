@@ -1,0 +1,246 @@
+"""A lenient, streaming, safe reader of CommerceML 2 catalog and offers files.
+
+Lenient: real exports (1C, Bitrix, UMI...) rarely validate against the XSDs and the
+element set shifts between schema versions 2.04 and 2.10, so elements are matched by
+local name and their place (namespace ignored), unknown ones skipped, and a broken
+value (a price "1 200,50") read as well as it can be rather than refusing the file.
+
+Streaming: ``iterparse`` and every handled element is cleared with its earlier
+siblings, so a 50,000-product catalog is never held in memory.
+
+Safe: entities are never resolved, nothing is fetched over the network, libxml2's
+huge-tree limits stay on, and any DOCTYPE is refused outright: CommerceML never has
+one, and refusing it closes XXE and entity-expansion ("billion laughs") for good.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import BinaryIO
+
+from lxml import etree
+
+from crm_core.exchange.records import (
+    GroupRecord,
+    OfferRecord,
+    PriceTypeRecord,
+    ProductRecord,
+    PropertyRecord,
+    Record,
+)
+
+# ОКЕИ codes 1C puts in БазоваяЕдиница@Код -> the short names Firma shows.
+_OKEI = {
+    "796": "шт",
+    "166": "кг",
+    "163": "г",
+    "006": "м",
+    "112": "л",
+    "055": "м2",
+    "113": "м3",
+    "356": "ч",
+    "778": "упак",
+    "839": "компл",
+    "704": "набор",
+    "715": "пар",
+}
+
+
+class UnsafeXML(ValueError):
+    """The file declares a DTD or entities: refused before anything is read."""
+
+
+def _local(el: etree._Element) -> str:
+    tag = el.tag
+    if not isinstance(tag, str):  # comments, processing instructions, entity nodes
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child(el: etree._Element, name: str) -> etree._Element | None:
+    for child in el:
+        if _local(child) == name:
+            return child
+    return None
+
+
+def _children(el: etree._Element | None, name: str) -> list[etree._Element]:
+    return [] if el is None else [c for c in el if _local(c) == name]
+
+
+def _text(el: etree._Element, name: str) -> str | None:
+    child = _child(el, name)
+    if child is None or child.text is None:
+        return None
+    return child.text.strip() or None
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    """ "1 200,50" and "1200.50" alike; None for what is not a number."""
+    if value is None:
+        return None
+    cleaned = value.replace("\xa0", "").replace(" ", "").replace(",", ".")
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def _parent_local(el: etree._Element, up: int = 1) -> str:
+    for _ in range(up):
+        el = el.getparent()
+        if el is None:
+            return ""
+    return _local(el)
+
+
+def _group(el: etree._Element) -> GroupRecord | None:
+    ext = _text(el, "Ид")
+    if not ext:
+        return None
+    holder = el.getparent().getparent() if el.getparent() is not None else None
+    parent = _text(holder, "Ид") if holder is not None and _local(holder) == "Группа" else None
+    return GroupRecord(ext, _text(el, "Наименование") or ext, parent)
+
+
+def _property(el: etree._Element) -> PropertyRecord | None:
+    ext = _text(el, "Ид")
+    if not ext:
+        return None
+    values = {}
+    for option in _children(_child(el, "ВариантыЗначений"), "Справочник"):
+        key, value = _text(option, "ИдЗначения"), _text(option, "Значение")
+        if key and value is not None:
+            values[key] = value
+    return PropertyRecord(ext, _text(el, "Наименование") or ext, values)
+
+
+def _product(el: etree._Element) -> ProductRecord | None:
+    ext = _text(el, "Ид")
+    if not ext:
+        return None
+    unit_el = _child(el, "БазоваяЕдиница")
+    unit = None
+    if unit_el is not None:  # "шт" in text (2.04) or only the attributes (2.07+)
+        unit = (unit_el.text or "").strip() or unit_el.get("НаименованиеКраткое")
+        unit = unit or _OKEI.get((unit_el.get("Код") or "").strip())
+        unit = unit or unit_el.get("МеждународноеСокращение") or unit_el.get("НаименованиеПолное")
+    requisites = {}
+    for req in _children(_child(el, "ЗначенияРеквизитов"), "ЗначениеРеквизита"):
+        name = _text(req, "Наименование")
+        if name:
+            requisites[name] = _text(req, "Значение") or ""
+    properties = {}
+    for prop in _children(_child(el, "ЗначенияСвойств"), "ЗначенияСвойства"):
+        key = _text(prop, "Ид")
+        if key:
+            properties[key] = _text(prop, "Значение") or ""
+    vat = None
+    for rate in _children(_child(el, "СтавкиНалогов"), "СтавкаНалога"):
+        if (_text(rate, "Наименование") or "").upper() == "НДС":
+            vat = _decimal(_text(rate, "Ставка"))  # "Без НДС" reads as None
+    kind = (requisites.get("ТипНоменклатуры") or requisites.get("ВидНоменклатуры") or "").lower()
+    return ProductRecord(
+        external_id=ext,
+        name=_text(el, "Наименование") or ext,
+        sku=_text(el, "Артикул"),
+        unit=unit,
+        description=_text(el, "Описание"),
+        image=_text(el, "Картинка"),
+        group_external_ids=[
+            g.text.strip() for g in _children(_child(el, "Группы"), "Ид") if g.text
+        ],
+        properties=properties,
+        requisites=requisites,
+        vat_rate=vat,
+        is_service="услуга" in kind,
+        deleted=el.get("Статус") == "Удален" or (_text(el, "ПометкаУдаления") or "") == "true",
+    )
+
+
+def _price_type(el: etree._Element) -> PriceTypeRecord | None:
+    ext = _text(el, "Ид")
+    if not ext:
+        return None
+    return PriceTypeRecord(ext, _text(el, "Наименование") or ext, _text(el, "Валюта") or "RUB")
+
+
+def _offer(el: etree._Element) -> OfferRecord | None:
+    ext = _text(el, "Ид")
+    if not ext:
+        return None
+    prices = None
+    prices_el = _child(el, "Цены")
+    if prices_el is not None:
+        prices = {}
+        for price in _children(prices_el, "Цена"):
+            kind, value = _text(price, "ИдТипаЦены"), _decimal(_text(price, "ЦенаЗаЕдиницу"))
+            if kind and value is not None:
+                prices[kind] = value
+    return OfferRecord(ext, prices, _quantity(el))
+
+
+def _quantity(el: etree._Element) -> Decimal | None:
+    """Количество (2.04–2.08), else the sum over warehouses (attributes in 2.07,
+    ``Остатки/Остаток`` in 2.09+); None when the file says nothing about stock."""
+    direct = _decimal(_text(el, "Количество"))
+    if direct is not None:
+        return direct
+    stores = [_decimal(s.get("КоличествоНаСкладе")) for s in _children(el, "Склад")]
+    rests = []
+    for rest in _children(_child(el, "Остатки"), "Остаток"):
+        store = _child(rest, "Склад")
+        rests.append(_decimal(_text(store if store is not None else rest, "Количество")))
+    values = [v for v in stores + rests if v is not None]
+    return sum(values, Decimal(0)) if values else None
+
+
+# element name -> (required parent name, builder)
+_HANDLERS = {
+    "Группа": ("Группы", _group),
+    "Свойство": ("Свойства", _property),
+    "Товар": ("Товары", _product),
+    "ТипЦены": ("ТипыЦен", _price_type),
+    "Предложение": ("Предложения", _offer),
+}
+
+
+def read_catalog(source: str | Path | BinaryIO) -> Iterator[Record]:
+    """Records of an ``import*.xml`` / ``offers*.xml`` (``prices*``, ``rests*``) file in
+    document order; nested groups come child first (their parent's Ид is known)."""
+    parser = etree.iterparse(
+        source if not isinstance(source, Path) else str(source),
+        events=("start", "end"),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    checked = False
+    for event, el in parser:
+        if not checked:
+            info = el.getroottree().docinfo
+            if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
+                raise UnsafeXML("The file declares a DTD; CommerceML files never do")
+            checked = True
+        if event != "end":
+            continue
+        handler = _HANDLERS.get(_local(el))
+        if handler is None or _parent_local(el) != handler[0]:
+            continue
+        # Products also appear in documents (orders): only the catalog's count here.
+        if _local(el) == "Товар" and _parent_local(el, 2) not in ("Каталог", ""):
+            continue
+        record = handler[1](el)
+        if record is not None:
+            yield record
+        if _local(el) != "Группа":  # a group's parent still needs its own Ид later
+            el.clear(keep_tail=False)
+            parent = el.getparent()
+            while el.getprevious() is not None and parent is not None:
+                del parent[0]

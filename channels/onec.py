@@ -1,0 +1,193 @@
+"""``/exchange/1c``: Firma as the firm's site in 1C's "обмен с сайтом" (CommerceML 2).
+
+1C is the HTTP client: ``checkauth`` with Basic auth (answered with a session
+cookie), ``init`` (we say whether zip is welcome and the largest request), ``file``
+(chunks appended, zips kept for ``import``), ``import`` repeated while we answer
+``progress``, until ``success`` or ``failure\\n<reason>``. Parameters come in the
+query string for GET and POST alike; a POST's body is the file chunk.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import secrets
+import zipfile
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+from lxml import etree
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from channels.commerceml import UnsafeXML, read_catalog
+from channels.onec_files import (
+    OnecConfig,
+    UnsafePath,
+    append_chunk,
+    clear,
+    safe_path,
+    session_dir,
+    unpack_zips,
+)
+from crm_core.context import Actor, ActorKind, Clock
+from crm_core.db import unit_of_work
+from crm_core.errors import DomainError
+from crm_core.exchange.catalog_import import import_catalog_step
+from crm_core.exchange.log import log_failure, open_log, record_step
+from crm_core.exchange.settings import check_exchange_login, password_fingerprint
+
+log = logging.getLogger(__name__)
+
+COOKIE = "firma_1c"
+ACTOR = Actor(ActorKind.SYSTEM, None, "1C exchange")
+CATALOG_PREFIXES = ("import", "offers", "prices", "rests")
+CHALLENGE = {"WWW-Authenticate": 'Basic realm="Firma 1C exchange", charset="UTF-8"'}
+
+
+def _answer(
+    text: str, status: int = 200, headers: dict[str, str] | None = None
+) -> PlainTextResponse:
+    return PlainTextResponse(text, status_code=status, headers=headers)
+
+
+def _failure(
+    reason: str, status: int = 200, headers: dict[str, str] | None = None
+) -> PlainTextResponse:
+    return _answer(f"failure\n{reason}", status, headers)
+
+
+def _basic(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        login, sep, password = base64.b64decode(value).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (login, password) if sep else None
+
+
+def _sign(config: OnecConfig, fingerprint: str, nonce: str, issued: int) -> str:
+    # Signed with the password hash too: changing the password ends every session.
+    key = hashlib.sha256(f"{config.secret_key}\x00{fingerprint}".encode()).digest()
+    return hmac.new(key, f"{nonce}.{issued}".encode(), hashlib.sha256).hexdigest()
+
+
+def onec_router(
+    sessions: async_sessionmaker[AsyncSession], config: OnecConfig, *, clock: Clock
+) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    async def authorize(request: Request, session: AsyncSession, mode: str) -> str | None:
+        """The session key from a valid cookie (or, at ``checkauth`` and for clients that
+        send Basic every time, from the login); None when neither is valid."""
+        fingerprint = await password_fingerprint(session)
+        if fingerprint is None:
+            return None
+        cookie = request.cookies.get(COOKIE, "")
+        nonce, _, rest = cookie.partition(".")
+        issued, _, signature = rest.partition(".")
+        if mode != "checkauth" and nonce and issued.isdigit() and signature:
+            fresh = clock.now().timestamp() - int(issued) < config.session_ttl_s
+            expected = _sign(config, fingerprint, nonce, int(issued))
+            if fresh and hmac.compare_digest(signature, expected):
+                return nonce
+        credentials = _basic(request)
+        if credentials and await check_exchange_login(session, *credentials):
+            return secrets.token_hex(16) if mode == "checkauth" else "basic"
+        return None
+
+    @router.api_route("/exchange/1c", methods=["GET", "POST"])
+    async def exchange(request: Request) -> PlainTextResponse:
+        params = request.query_params
+        kind, mode = params.get("type", "catalog"), params.get("mode", "")
+        async with sessions() as session:
+            key = await authorize(request, session, mode)
+            fingerprint = await password_fingerprint(session)
+        if key is None or fingerprint is None:
+            return _failure("Неверный логин или пароль", 401, CHALLENGE)
+        if mode == "checkauth":
+            issued = int(clock.now().timestamp())
+            value = f"{key}.{issued}.{_sign(config, fingerprint, key, issued)}"
+            return _answer(f"success\n{COOKIE}\n{value}\n")
+        directory = session_dir(config, key)
+        if mode == "init":
+            clear(directory)
+            zip_flag = "yes" if config.zip else "no"
+            return _answer(f"zip={zip_flag}\nfile_limit={config.file_limit}\n")
+        if kind != "catalog":
+            # The sale direction (orders out to 1C, statuses back) is the next increment.
+            return _failure(f"Обмен type={kind} ещё не поддерживается")
+        if mode == "file":
+            return await _receive(request, directory, params.get("filename", ""))
+        if mode == "import":
+            return await _import(directory, key, params.get("filename", ""))
+        if mode in ("complete", "deactivate"):
+            return _answer("success\n")
+        return _failure(f"Неизвестный режим {mode!r}")
+
+    async def _receive(request: Request, directory: Path, filename: str) -> PlainTextResponse:
+        data = await request.body()
+        if len(data) > config.file_limit:
+            return _failure(f"Часть файла больше file_limit={config.file_limit}", 413)
+        try:
+            append_chunk(directory, filename, data)
+        except UnsafePath as exc:
+            return _failure(str(exc), 400)
+        return _answer("success\n")
+
+    async def _import(directory: Path, key: str, filename: str) -> PlainTextResponse:
+        try:
+            path = safe_path(directory, filename)
+            unpack_zips(directory, config.max_unpacked)
+        except UnsafePath as exc:
+            return _failure(str(exc), 400)
+        except zipfile.BadZipFile:
+            return _failure("Архив повреждён или передан не полностью")
+        if not path.name.lower().startswith(CATALOG_PREFIXES) or path.suffix.lower() != ".xml":
+            return _failure(f"Файл {filename} не относится к каталогу")
+        if not path.is_file():
+            return _failure(f"Файл {filename} не был передан")
+        return await _import_step(path, key, filename)
+
+    async def _import_step(path: Path, key: str, filename: str) -> PlainTextResponse:
+        entry_id = None
+        fields = {"peer": "1c", "direction": "in", "type": "catalog", "mode": "import"}
+        try:
+            async with unit_of_work(sessions, actor=ACTOR, clock=clock) as session:
+                entry = await open_log(session, **fields, filename=filename, session_key=key)
+                entry_id = entry.id if entry.position else None  # a new row rolls back
+                with path.open("rb") as fh:
+                    result = await import_catalog_step(
+                        session, read_catalog(fh), position=entry.position, step=config.step
+                    )
+                record_step(
+                    entry,
+                    position=result.position,
+                    counts=result.counts,
+                    errors=result.errors,
+                    done=result.done,
+                    at=clock.now(),
+                )
+        except (UnsafeXML, etree.XMLSyntaxError, DomainError, ValueError) as exc:
+            # The step rolled back whole: what earlier steps committed stays consistent.
+            log.warning("1C import of %s failed: %s", filename, exc)
+            message = f"{filename}: {getattr(exc, 'message', None) or exc}"
+            async with unit_of_work(sessions, actor=ACTOR, clock=clock) as session:
+                await log_failure(
+                    session,
+                    entry_id=entry_id,
+                    message=message,
+                    filename=filename,
+                    session_key=key,
+                    **fields,
+                )
+            return _failure(message)
+        return _answer("success\n" if result.done else f"progress\n{result.position}\n")
+
+    return router

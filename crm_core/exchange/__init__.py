@@ -1,0 +1,1 @@
+"""Catalog exchange with accounting systems (1C): records, import, settings, log."""
