@@ -144,6 +144,81 @@ TEXTS: dict[str, tuple[str, str]] = {
     "cmd_orders": ("Мои заказы", "My orders"),
     "cmd_help": ("Помощь", "Help"),
     "cmd_language": ("Язык", "Language"),
+    # --- managers (bound employees) ---
+    "emp_bound": (
+        "Готово, {name}: этот Telegram привязан к вашей учётной записи Firma. "
+        "Сюда будут приходить новые заявки и напоминания.\n"
+        "/today — план на сегодня, /leads — необработанные заявки.",
+        "Done, {name}: this Telegram account is bound to your Firma account. "
+        "New leads and reminders will come here.\n"
+        "/today — today's plan, /leads — unprocessed leads.",
+    ),
+    "emp_invite_invalid": (
+        "Ссылка-приглашение недействительна.",
+        "This invite link is not valid.",
+    ),
+    "emp_invite_used": (
+        "Эта ссылка-приглашение уже использована.",
+        "This invite link was already used.",
+    ),
+    "emp_invite_expired": (
+        "Срок ссылки-приглашения истёк, попросите новую.",
+        "This invite link has expired; ask for a new one.",
+    ),
+    "cmd_today": ("План на сегодня", "Today's plan"),
+    "cmd_leads": ("Необработанные заявки", "Unprocessed leads"),
+    "cmd_tasks": ("Мои задачи", "My tasks"),
+    "cmd_find": ("Найти клиента или заявку", "Find a customer or lead"),
+    "lead_new": ("🆕 Новая заявка · {source}", "🆕 New lead · {source}"),
+    "lead_repeat": ("🔁 Повторное обращение · {source}", "🔁 Repeat request · {source}"),
+    "lead_taken_by": ("👤 Взял(а): {name}", "👤 Taken by {name}"),
+    "lead_yours": ("👤 В работе у вас", "👤 In work: yours"),
+    "lead_already_yours": ("Заявка уже у вас.", "The lead is already yours."),
+    "lead_stale_taken": ("Заявку уже взял(а) {name}.", "{name} has already taken this lead."),
+    "lead_closed": ("Заявка уже {result}.", "The lead is already {result}."),
+    "result_converted": ("преобразована в клиента", "converted to a customer"),
+    "result_hidden": ("скрыта", "hidden"),
+    "result_open": ("в работе", "open"),
+    "lead_converted": (
+        "✅ Клиент создан: {url}",
+        "✅ Customer created: {url}",
+    ),
+    "lead_converted_order": (
+        "✅ Клиент и заказ № {number} созданы: {url}",
+        "✅ Customer and order {number} created: {url}",
+    ),
+    "lead_hidden": ("🙈 Заявка скрыта: {reason}", "🙈 Lead hidden: {reason}"),
+    "hide_pick": ("Причина скрытия:", "Why hide it?"),
+    "btn_take": ("🙋 Взять", "🙋 Take"),
+    "btn_convert": ("👤 В клиенты", "👤 Convert"),
+    "btn_convert_order": ("🛒 Клиент + заказ", "🛒 Convert + order"),
+    "btn_hide": ("🙈 Скрыть", "🙈 Hide"),
+    "btn_done": ("✅ Сделано", "✅ Done"),
+    "btn_snooze_15": ("⏰ 15 мин", "⏰ 15 min"),
+    "btn_snooze_60": ("⏰ 1 час", "⏰ 1 h"),
+    "reminder": ("🔔 {what}: {subject}\n🕒 {at}", "🔔 {what}: {subject}\n🕒 {at}"),
+    "reminder_late": (
+        "⚠️ С опозданием: должно было прийти в {due}",
+        "⚠️ Late: was due at {due}",
+    ),
+    "reminder_event": ("Событие", "Event"),
+    "reminder_task": ("Задача", "Task"),
+    "reminder_with": ("С кем: {name} {phone}", "With: {name} {phone}"),
+    "reminder_done": ("✅ Отмечено как сделанное.", "✅ Marked as done."),
+    "reminder_snoozed": ("⏰ Напомню в {at}.", "⏰ I will remind you at {at}."),
+    "reminder_stale": ("Уже {state}.", "Already {state}."),
+    "reminder_no_later": (
+        "Нельзя напомнить позже начала ({at}).",
+        "Cannot remind after the start ({at}).",
+    ),
+    "today_title": ("📅 Сегодня, {date}", "📅 Today, {date}"),
+    "today_events": ("События:", "Events:"),
+    "today_tasks": ("Задачи на сегодня:", "Tasks due today:"),
+    "today_overdue": ("Просроченные задачи:", "Overdue tasks:"),
+    "today_leads": ("Необработанных заявок: {count}", "Unprocessed leads: {count}"),
+    "today_nothing": ("ничего", "nothing"),
+    "leads_title": ("Необработанные заявки: {count}", "Unprocessed leads: {count}"),
+    "leads_none": ("Необработанных заявок нет.", "No unprocessed leads."),
 }
 
 Translate = Callable[..., str]

@@ -50,7 +50,11 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(
         CustomerContextMiddleware(sessions, clock=clock, default_language=config.language)
     )
-    dispatcher.include_routers(*customer_routers())
+    # Managers' routers first: their gate (IsStaff) lets only bound employees through,
+    # everything else falls through to the customer cabinet.
+    from bot.handlers.staff import staff_routers
+
+    dispatcher.include_routers(*staff_routers(), *customer_routers())
     return dispatcher
 
 

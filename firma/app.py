@@ -16,10 +16,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backoffice.api import create_api
+from channels.onec import onec_router
+from channels.onec_files import OnecConfig
 from crm_core.context import Clock, SystemClock
 from crm_core.db import create_engine, session_factory
 from firma.settings import Settings
-from firma.worker import build_campaign_runner, build_relay
+from firma.worker import build_campaign_runner, build_relay, build_reminder_sender
 from messaging.web import unsubscribe_router
 from webforms import WebformsConfig, create_webforms
 
@@ -99,6 +101,9 @@ def create_app(runtime: Runtime, *, with_worker: bool = False, with_bot: bool = 
             tasks.append(asyncio.create_task(relay.run_forever(stop), name="outbox-relay"))
             campaigns = build_campaign_runner(runtime)
             tasks.append(asyncio.create_task(campaigns.run_forever(stop), name="campaigns"))
+            reminders = build_reminder_sender(runtime)
+            if reminders is not None:
+                tasks.append(asyncio.create_task(reminders.run_forever(stop), name="reminders"))
         if telegram is not None:
             start = telegram.start_webhook() if config.webhook_url else telegram.run_polling()
             tasks.append(asyncio.create_task(_logged(start), name="telegram-bot"))
@@ -148,6 +153,13 @@ def create_app(runtime: Runtime, *, with_worker: bool = False, with_bot: bool = 
         ),
     )
     app.mount("/forms", create_webforms(runtime.sessions, WebformsConfig.of(runtime)))
+    app.include_router(
+        onec_router(
+            runtime.sessions,
+            OnecConfig(secret_key=runtime.settings.secret_key),
+            clock=runtime.clock,
+        )
+    )
     app.include_router(
         unsubscribe_router(
             runtime.sessions, secret_key=runtime.settings.secret_key, clock=runtime.clock

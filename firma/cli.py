@@ -170,6 +170,37 @@ def employee_add(name: str, email: str, role: str, password: str | None) -> None
     click.echo(f"employee {emp.id} {emp.email} ({emp.role.value})")
 
 
+@employee.command("invite")
+@click.argument("email")
+def employee_invite(email: str) -> None:
+    """Print a one-time link (24 h) that binds the employee's Telegram account."""
+    from crm_core.employees.invites import CODE_PREFIX, create_invite
+
+    issued = _in_transaction(lambda s: create_invite(s, email=email))
+    username = asyncio.run(_bot_username(_settings()))
+    click.echo(f"https://t.me/{username}?start={CODE_PREFIX}{issued.code}")
+    click.echo(f"valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC, once", err=True)
+
+
+BOT_PLACEHOLDER = "YOUR_BOT"
+
+
+async def _bot_username(settings: Settings) -> str:
+    """The bot's @username from getMe; a placeholder without a token (README explains)."""
+    from firma.app import bot_config
+
+    config = bot_config(settings)
+    if config is None:
+        return BOT_PLACEHOLDER
+    from bot.runtime import create_bot
+
+    bot, _limits = create_bot(config)
+    try:
+        return (await bot.get_me()).username or BOT_PLACEHOLDER
+    finally:
+        await bot.session.close()
+
+
 @cli.group()
 def apitoken() -> None:
     """REST API tokens."""

@@ -47,8 +47,43 @@ def _bot_subscribers(runtime: Runtime) -> dict[str, Sequence[Subscriber]]:
         async with unit_of_work(runtime.sessions, clock=runtime.clock) as session:
             await set_telegram_unreachable(session, chat_id)
 
+    from bot.staff_notify import staff_subscribers
+
     bot, _limits = create_bot(config, on_blocked=mark_blocked)
-    return bot_subscribers(
+    return merge_subscribers(
+        bot_subscribers(
+            bot, runtime.sessions, clock=runtime.clock, default_language=config.language
+        ),
+        # New and repeated leads to the managers' Telegram (bound employees).
+        staff_subscribers(
+            bot,
+            runtime.sessions,
+            office_url=office_url(runtime),
+            clock=runtime.clock,
+            default_language=config.language,
+        ),
+    )
+
+
+def office_url(runtime: Runtime) -> str:
+    """Where the back office is, for links in managers' messages."""
+    settings = runtime.settings
+    return settings.public_url or f"http://{settings.host}:{settings.port}"
+
+
+def build_reminder_sender(runtime: Runtime):
+    """The periodic reminder step (events and tasks to the employee's Telegram);
+    None when the firm has no bot."""
+    from firma.app import bot_config
+
+    config = bot_config(runtime.settings)
+    if config is None:
+        return None
+    from bot.runtime import create_bot
+    from bot.staff_reminders import ReminderSender
+
+    bot, _limits = create_bot(config)
+    return ReminderSender(
         bot, runtime.sessions, clock=runtime.clock, default_language=config.language
     )
 
@@ -88,6 +123,10 @@ async def run_worker(runtime: Runtime) -> None:
     log.info("worker %s started", relay.worker_id)
     try:
         campaigns = build_campaign_runner(runtime)
-        await asyncio.gather(relay.run_forever(stop), campaigns.run_forever(stop))
+        steps = [relay.run_forever(stop), campaigns.run_forever(stop)]
+        reminders = build_reminder_sender(runtime)
+        if reminders is not None:
+            steps.append(reminders.run_forever(stop))
+        await asyncio.gather(*steps)
     finally:
         await runtime.engine.dispose()

@@ -10,6 +10,7 @@ from backoffice.api import (
     customers,
     employees,
     events,
+    exchange,
     firm,
     forms,
     invoices,
@@ -40,4 +41,5 @@ ROUTERS: list[APIRouter] = [
     firm.router,
     templates.router,
     campaigns.router,
+    exchange.router,
 ]

@@ -9,6 +9,7 @@ from crm_core.models.contact import ContactPoint
 from crm_core.models.customer import Consent, ContactPerson, Customer, CustomerTag
 from crm_core.models.employee import ApiToken, Employee
 from crm_core.models.enums import *  # noqa: F403
+from crm_core.models.exchange import ExchangeLog
 from crm_core.models.form import (
     ConsentText,
     Form,
@@ -16,8 +17,10 @@ from crm_core.models.form import (
     FormSubmission,
     SubmissionStatus,
 )
+from crm_core.models.invite import EmployeeInvite
 from crm_core.models.invoice import Invoice, InvoiceLine
 from crm_core.models.lead import HideReason, Lead, LeadState
+from crm_core.models.notification import NotificationStatus, StaffNotification
 from crm_core.models.order import (
     Order,
     OrderKind,
@@ -51,7 +54,9 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "Employee",
+    "EmployeeInvite",
     "Event",
+    "ExchangeLog",
     "FirmSetting",
     "Form",
     "FormPurpose",
@@ -62,6 +67,7 @@ __all__ = [
     "InvoiceLine",
     "Lead",
     "LeadState",
+    "NotificationStatus",
     "NumberSequence",
     "Order",
     "OrderKind",
@@ -76,6 +82,7 @@ __all__ = [
     "SalesPlan",
     "Shipment",
     "ShipmentLine",
+    "StaffNotification",
     "SubmissionStatus",
     "Task",
     "TelegramVisitor",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 07:08:42.987021
+Create Date: 2026-11-27 07:37:43.164385
 """
 
 from collections.abc import Sequence
@@ -55,6 +55,37 @@ def upgrade() -> None:
         sa.UniqueConstraint("email", name=op.f("uq_employees_email")),
         sa.UniqueConstraint("telegram_user_id", name=op.f("uq_employees_telegram_user_id")),
     )
+    op.create_table(
+        "exchange_logs",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("peer", sa.String(length=30), nullable=False),
+        sa.Column("direction", sa.String(length=10), nullable=False),
+        sa.Column("type", sa.String(length=20), nullable=False),
+        sa.Column("mode", sa.String(length=20), nullable=False),
+        sa.Column("filename", sa.String(length=300), nullable=True),
+        sa.Column("session_key", sa.String(length=64), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column(
+            "counts",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "errors",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("message", sa.Text(), nullable=True),
+        sa.Column("started_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_exchange_logs")),
+    )
+    with op.batch_alter_table("exchange_logs", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_exchange_logs_session_file", ["session_key", "filename"], unique=False
+        )
+
     op.create_table(
         "firm_settings",
         sa.Column("key", sa.String(length=100), nullable=False),
@@ -338,6 +369,28 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "employee_invites",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("employee_id", sa.Integer(), nullable=False),
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("used_by_telegram_id", sa.BigInteger(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["employee_id"],
+            ["employees.id"],
+            name=op.f("fk_employee_invites_employee_id_employees"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_employee_invites")),
+        sa.UniqueConstraint("code_hash", name=op.f("uq_employee_invites_code_hash")),
+    )
+    with op.batch_alter_table("employee_invites", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_employee_invites_employee_id"), ["employee_id"], unique=False
+        )
+
+    op.create_table(
         "forms",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("slug", sa.String(length=64), nullable=False),
@@ -462,6 +515,39 @@ def upgrade() -> None:
             name=op.f("uq_sales_plans_period_employee_id_product_group_id"),
         ),
     )
+    op.create_table(
+        "staff_notifications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("outbox_event_id", sa.BigInteger(), nullable=False),
+        sa.Column("employee_id", sa.Integer(), nullable=False),
+        sa.Column("topic", sa.String(length=100), nullable=False),
+        sa.Column("lead_id", sa.Integer(), nullable=True),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("message_id", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending", "sent", "failed", name="notificationstatus", native_enum=False, length=20
+            ),
+            nullable=False,
+        ),
+        sa.Column("created_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", crm_core.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["employee_id"],
+            ["employees.id"],
+            name=op.f("fk_staff_notifications_employee_id_employees"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_notifications")),
+        sa.UniqueConstraint(
+            "outbox_event_id",
+            "employee_id",
+            name=op.f("uq_staff_notifications_outbox_event_id_employee_id"),
+        ),
+    )
+    with op.batch_alter_table("staff_notifications", schema=None) as batch_op:
+        batch_op.create_index("ix_staff_notifications_lead", ["lead_id"], unique=False)
+
     op.create_table(
         "campaign_deliveries",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -1274,6 +1360,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_campaign_deliveries_claim")
 
     op.drop_table("campaign_deliveries")
+    with op.batch_alter_table("staff_notifications", schema=None) as batch_op:
+        batch_op.drop_index("ix_staff_notifications_lead")
+
+    op.drop_table("staff_notifications")
     op.drop_table("sales_plans")
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.drop_index("ix_products_name")
@@ -1282,6 +1372,10 @@ def downgrade() -> None:
     op.drop_table("products")
     op.drop_table("order_states")
     op.drop_table("forms")
+    with op.batch_alter_table("employee_invites", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_employee_invites_employee_id"))
+
+    op.drop_table("employee_invites")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_customers_responsible_id"))
         batch_op.drop_index("ix_customers_name")
@@ -1313,6 +1407,10 @@ def downgrade() -> None:
     op.drop_table("history")
     op.drop_table("hide_reasons")
     op.drop_table("firm_settings")
+    with op.batch_alter_table("exchange_logs", schema=None) as batch_op:
+        batch_op.drop_index("ix_exchange_logs_session_file")
+
+    op.drop_table("exchange_logs")
     op.drop_table("employees")
     op.drop_table("consent_texts")
     # ### end Alembic commands ###

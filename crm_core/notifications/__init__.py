@@ -1,0 +1,1 @@
+"""Per-recipient delivery rows of the bot's notifications to employees."""
