@@ -26,6 +26,10 @@ from sqlalchemy.ext.asyncio import (
 from crm_core.context import Actor, Clock, bind
 
 SQLITE_BUSY_TIMEOUT_S = 30
+# Execution option for connections that only read: on SQLite they begin DEFERRED and
+# do not queue behind writers for the write lock. ``READ_ONLY = {READ_ONLY_OPTION: True}``
+READ_ONLY_OPTION = "firma_read_only"
+READ_ONLY = {READ_ONLY_OPTION: True}
 
 
 def is_sqlite(url_or_engine: str | AsyncEngine) -> bool:
@@ -65,7 +69,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn):
         # pysqlite's own transaction handling is off (isolation_level=None); we
         # take the write lock up front so concurrent writers wait, never deadlock.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A connection marked read-only (READ_ONLY) reads beside the writers (WAL).
+        if conn.get_execution_options().get(READ_ONLY_OPTION):
+            conn.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

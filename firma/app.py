@@ -19,7 +19,7 @@ from backoffice.api import create_api
 from channels.onec import onec_router
 from channels.onec_files import OnecConfig
 from crm_core.context import Clock, SystemClock
-from crm_core.db import create_engine, session_factory
+from crm_core.db import READ_ONLY, create_engine, session_factory
 from firma.settings import Settings
 from firma.worker import build_campaign_runner, build_relay, build_reminder_sender
 from messaging.web import unsubscribe_router
@@ -130,6 +130,7 @@ def create_app(runtime: Runtime, *, with_worker: bool = False, with_bot: bool = 
     async def healthz() -> JSONResponse:
         try:
             async with runtime.engine.connect() as conn:
+                conn = await conn.execution_options(**READ_ONLY)
                 await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=5)
         except Exception as exc:
             log.warning("health check failed: %s", exc)
