@@ -5,7 +5,6 @@ changing need an admin token: one not bound to an employee (made by
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.api.deps import Page, Session, context
 from backoffice.api.schemas.activity import IdPath
@@ -16,27 +15,10 @@ from backoffice.api.schemas.employees import (
     employee_out,
 )
 from backoffice.api.schemas_common import ListOf
-from crm_core.context import ActorKind, actor_of
 from crm_core.employees import service
-from crm_core.errors import Forbidden
-from crm_core.models import ApiToken, Employee, Role
+from crm_core.employees.access import require_admin
 
 router = APIRouter(tags=["employees"])
-
-
-async def _require_admin(session: AsyncSession) -> None:
-    actor = actor_of(session)
-    if actor.kind is ActorKind.SYSTEM:
-        return
-    employee_id = actor.employee_id
-    if actor.kind is ActorKind.API_TOKEN:
-        token = await session.get(ApiToken, actor.id) if actor.id else None
-        if token is not None and token.employee_id is None:
-            return  # the firm's own token (CLI-made), not a person's
-        employee_id = token.employee_id if token else None
-    owner = await session.get(Employee, employee_id) if employee_id else None
-    if owner is None or not owner.active or owner.role != Role.ADMIN:
-        raise Forbidden("Only an administrator may manage employees")
 
 
 @router.get("/employees", response_model=ListOf[EmployeeOut])
@@ -52,7 +34,7 @@ async def list_employees(
 
 @router.post("/employees", response_model=EmployeeOut, status_code=201)
 async def create_employee(body: EmployeeCreate, request: Request, session: Session) -> EmployeeOut:
-    await _require_admin(session)
+    await require_admin(session, action="manage employees")
     fields = body.model_dump(exclude={"agenda_hour"})
     employee = await service.create_employee(session, **fields)
     if body.agenda_hour is not None:
@@ -70,7 +52,7 @@ async def get_employee(employee_id: IdPath, request: Request, session: Session) 
 async def update_employee(
     employee_id: IdPath, body: EmployeeUpdate, request: Request, session: Session
 ) -> EmployeeOut:
-    await _require_admin(session)
+    await require_admin(session, action="manage employees")
     changes = body.model_dump(exclude_unset=True)
     employee = await service.update_employee(session, employee_id, **changes)
     return employee_out(employee, context(request).public_url)

@@ -7,24 +7,15 @@ the log any token (managers look there when 1C says the exchange failed).
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.api.deps import Page, Session
-from backoffice.api.employees import _require_admin as require_employee_admin
 from backoffice.api.schemas.exchange import Exchange1COut, Exchange1CUpdate, ExchangeOut
 from backoffice.api.schemas_common import ListOf
-from crm_core.errors import Forbidden
+from crm_core.employees.access import require_admin
 from crm_core.exchange.log import list_exchanges
 from crm_core.exchange.settings import get_exchange_settings, set_exchange_settings
 
 router = APIRouter(tags=["exchange"])
-
-
-async def _require_admin(session: AsyncSession) -> None:
-    try:
-        await require_employee_admin(session)
-    except Forbidden as exc:
-        raise Forbidden("Only an administrator may change the 1C exchange account") from exc
 
 
 @router.get("/exchange-1c", response_model=Exchange1COut)
@@ -35,7 +26,7 @@ async def read_exchange_1c(session: Session) -> Exchange1COut:
 @router.put("/exchange-1c", response_model=Exchange1COut)
 async def change_exchange_1c(body: Exchange1CUpdate, session: Session) -> Exchange1COut:
     """Set the login and password 1C sends (Basic auth) and switch the exchange on."""
-    await _require_admin(session)
+    await require_admin(session, action="change the 1C exchange account")
     values = body.model_dump(exclude_unset=True)
     return Exchange1COut.model_validate(await set_exchange_settings(session, values))
 

@@ -4,23 +4,13 @@ changing them needs an admin token (the same rule as ``/employees``)."""
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backoffice.api.deps import Session
-from backoffice.api.employees import _require_admin as require_employee_admin
 from backoffice.api.schemas.firm import FirmOut, FirmUpdate
-from crm_core.errors import Forbidden
+from crm_core.employees.access import require_admin
 from crm_core.invoices.firm import get_firm, set_firm
 
 router = APIRouter(tags=["firm"])
-
-
-async def _require_admin(session: AsyncSession) -> None:
-    # One rule for who is an administrator; only the message is this resource's.
-    try:
-        await require_employee_admin(session)
-    except Forbidden as exc:
-        raise Forbidden("Only an administrator may change the firm's requisites") from exc
 
 
 @router.get("/firm", response_model=FirmOut)
@@ -32,5 +22,5 @@ async def read_firm(session: Session) -> FirmOut:
 @router.put("/firm", response_model=FirmOut)
 async def change_firm(body: FirmUpdate, session: Session) -> FirmOut:
     """Change the requisites sent; the ones left out keep their value."""
-    await _require_admin(session)
+    await require_admin(session, action="change the firm's requisites")
     return FirmOut.model_validate(await set_firm(session, body.model_dump(exclude_unset=True)))
