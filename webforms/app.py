@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from datetime import date
 
@@ -20,45 +21,83 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.context import bind
-from crm_core.db import is_sqlite
+from crm_core.db import READ_ONLY, is_sqlite
 from crm_core.errors import NotFound
-from crm_core.forms import form_by_slug, texts_of
+from crm_core.forms import active_managers, definitions_version, public_form
 from crm_core.models import Form
 from webforms import render
 from webforms.config import WebformsConfig
 from webforms.http import Reject, cors_headers, lang_of, page_headers
-from webforms.i18n import t
-from webforms.limits import RateLimiter
+from webforms.i18n import translator
+from webforms.limits import Limiter, create_limiter
 from webforms.submit import handle_submission
 from webforms.tokens import issue_token
 
 
 class Webforms:
-    """The state of the public side: sessions, config, limits, SQLite's one writer."""
+    """The state of the public side: sessions, config, limits, the cache of form
+    definitions, and SQLite's one writer."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], config: WebformsConfig):
-        self.sessions, self.config, self.limiter = sessions, config, RateLimiter()
+    MAX_CACHED = 1000
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        config: WebformsConfig,
+        limiter: Limiter | None = None,
+    ):
+        self.sessions, self.config = sessions, config
+        self.limiter = limiter or create_limiter(config.redis_url, config.redis_prefix)
         # SQLite has one writer; queueing here (FIFO) keeps p99 low, where threads
         # polling the file lock under a busy timeout would not.
         self.writer = asyncio.Lock() if is_sqlite(sessions.kw["bind"]) else None
+        # slug → (good until, definitions version, form, consent, marketing) or a miss.
+        self._cache: dict[str, tuple[float, int, Form | None, str, str | None]] = {}
+        self._managers: tuple[float, list[int]] = (0.0, [])
 
     def write_lock(self) -> contextlib.AbstractAsyncContextManager:
         return self.writer or contextlib.nullcontext()
 
-    async def load(self, slug: str, lang: str) -> tuple[Form, str, str | None]:
-        """The form and its consent texts, or Reject(404/410)."""
-        async with self.write_lock(), self.sessions() as session:
+    async def _definition(self, slug: str) -> tuple[Form | None, str, str | None]:
+        """From the cache while it is fresh: every page view, token and submission
+        needs the definition, and it changes rarely (a change made in this process is
+        seen at once; one made by another process within ``form_cache_seconds``)."""
+        version, at = definitions_version(), time.monotonic()
+        hit = self._cache.get(slug)
+        if hit is not None and hit[0] > at and hit[1] == version:
+            return hit[2], hit[3], hit[4]
+        async with self.sessions() as session:
+            await session.connection(execution_options=READ_ONLY)  # no write lock
             bind(session, actor=None, clock=self.config.clock)
             try:
-                form = await form_by_slug(session, slug)
-            except NotFound as exc:
-                raise Reject(404, {"detail": t(lang, "not_found")}) from exc
-            texts = await texts_of(session, form.consent_text_id, form.marketing_consent_text_id)
-            await session.commit()
+                form, consent, marketing = await public_form(session, slug)
+            except NotFound:
+                form, consent, marketing = None, "", None
+            await session.commit()  # (a rollback would expire the cached form)
+        if len(self._cache) >= self.MAX_CACHED:
+            self._cache.clear()
+        ttl = self.config.form_cache_seconds
+        self._cache[slug] = (at + ttl, version, form, consent, marketing)
+        return form, consent, marketing
+
+    async def managers(self, session: AsyncSession) -> list[int]:
+        """The active managers for the round-robin, read at most every
+        ``form_cache_seconds`` (a new manager gets leads a moment later)."""
+        at = time.monotonic()
+        if self._managers[0] <= at:
+            self._managers = (at + self.config.form_cache_seconds, await active_managers(session))
+        return self._managers[1]
+
+    async def load(self, slug: str, lang: str) -> tuple[Form, str, str | None]:
+        """The form and its consent texts, or Reject(404/410)."""
+        form, consent, marketing = await self._definition(slug)
+        if form is None:
+            _ = translator(lang)
+            raise Reject(404, {"detail": _("Form not found.")})
         if not form.enabled:
-            raise Reject(410, {"detail": t(lang, "disabled")})
-        marketing = texts.get(form.marketing_consent_text_id)
-        return form, texts[form.consent_text_id].text, marketing.text if marketing else None
+            _ = translator(lang)
+            raise Reject(410, {"detail": _("This form no longer accepts submissions.")})
+        return form, consent, marketing
 
     def token(self, form: Form) -> str:
         return issue_token(
@@ -103,17 +142,24 @@ def create_webforms(sessions: async_sessionmaker[AsyncSession], config: Webforms
     @app.get("/{slug}/thanks", response_class=HTMLResponse)
     async def thanks(slug: str, request: Request) -> HTMLResponse:
         lang = lang_of(request, config.language)
-        form, _, _ = await forms.load(slug, lang)
-        message = form.success_message or t(lang, "thanks")
+        form, _consent, _marketing = await forms.load(slug, lang)
+        _ = translator(lang)
+        message = form.success_message or _(
+            "Thank you! We have your request and will contact you soon."
+        )
         with contextlib.suppress(ValueError):
             day = date.fromisoformat(request.query_params.get("date", ""))
-            message = f"{message} {t(lang, 'registered', date=day.strftime('%d.%m.%Y'))}"
+            registered = _(
+                "You are registered for {date}. A confirmation will follow.",
+                date=day.strftime("%d.%m.%Y"),
+            )
+            message = f"{message} {registered}"
         html = render.thanks_page(form, lang=lang, message=message)
         return HTMLResponse(html, headers=page_headers(form))
 
     @app.get("/{slug}/token")
     async def token(slug: str, request: Request) -> JSONResponse:
-        form, _, _ = await forms.load(slug, lang_of(request, config.language))
+        form, _consent, _marketing = await forms.load(slug, lang_of(request, config.language))
         headers = {**cors_headers(request, form), "Cache-Control": "no-store"}
         return JSONResponse({"token": forms.token(form)}, headers=headers)
 
@@ -127,10 +173,13 @@ def create_webforms(sessions: async_sessionmaker[AsyncSession], config: Webforms
     @app.options("/{slug}")
     @app.options("/{slug}/token")
     async def preflight(slug: str, request: Request) -> Response:
-        form, _, _ = await forms.load(slug, lang_of(request, config.language))
+        lang = lang_of(request, config.language)
+        form, _consent, _marketing = await forms.load(slug, lang)
         headers = cors_headers(request, form)
         if "Access-Control-Allow-Origin" not in headers:
-            return JSONResponse({"detail": t("en", "foreign_origin")}, 403, headers=headers)
+            _ = translator(lang)
+            detail = _("This site may not submit to this form.")
+            return JSONResponse({"detail": detail}, 403, headers=headers)
         return Response(status_code=204, headers=headers)
 
     @app.post("/{slug}")

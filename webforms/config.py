@@ -23,6 +23,11 @@ class WebformsConfig:
     per_ip_limit: int = 20
     per_form_limit: int = 600
     window_seconds: int = 60
+    # How long a process may serve a form definition changed by another process.
+    form_cache_seconds: float = 2.0
+    # Rate limits shared by every process through Redis (else counted per process).
+    redis_url: str | None = None
+    redis_prefix: str = "firma:webforms:rl:"
 
     @classmethod
     def of(cls, runtime: Any) -> WebformsConfig:
@@ -33,4 +38,5 @@ class WebformsConfig:
             clock=runtime.clock,
             timezone=settings.timezone,
             language=settings.language,
+            redis_url=settings.redis_url,
         )

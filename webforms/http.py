@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from crm_core.models import Form
-from webforms.i18n import language, t
+from webforms.i18n import language, translator
 
 MAX_FORM_KEYS = 200
 
@@ -27,13 +27,17 @@ class Reject(Exception):
 
 
 def lang_of(request: Request, default: str) -> str:
-    return language(request.query_params.get("lang"), default)
+    """``?lang=``, else the browser's ``Accept-Language``, else the firm's language."""
+    return language(
+        request.query_params.get("lang"), default, request.headers.get("accept-language")
+    )
 
 
 async def read_body(request: Request, limit: int, lang: str) -> bytes:
     """The body, refusing (413) as soon as it is over the limit: the declared length
     first, then counting while reading (a chunked body has no declared length)."""
-    too_large = Reject(413, {"detail": t(lang, "too_large")})
+    _ = translator(lang)
+    too_large = Reject(413, {"detail": _("The request is too large.")})
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large
@@ -48,7 +52,8 @@ async def read_body(request: Request, limit: int, lang: str) -> bytes:
 def parse_body(request: Request, body: bytes, lang: str) -> tuple[dict[str, Any], bool]:
     """The submitted keys and whether it came as JSON; 415/422 for what cannot be read."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    malformed = Reject(422, {"errors": {"body": t(lang, "malformed")}})
+    _ = translator(lang)
+    malformed = Reject(422, {"errors": {"body": _("The request could not be read.")}})
     if kind == "application/json":
         try:
             data = json.loads(body.decode("utf-8"))
@@ -68,7 +73,7 @@ def parse_body(request: Request, body: bytes, lang: str) -> tuple[dict[str, Any]
         except (UnicodeDecodeError, ValueError) as exc:
             raise malformed from exc
         return dict(pairs), False
-    raise Reject(415, {"detail": t(lang, "content_type")})
+    raise Reject(415, {"detail": _("Send form data or JSON.")})
 
 
 def own_origin(request: Request) -> str:

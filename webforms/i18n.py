@@ -1,83 +1,101 @@
-"""The visitor-facing wording, Russian first and English. A dict of both languages
-for now (small and reviewed in one place); it can move to a gettext catalog later."""
+"""The visitor-facing wording: gettext catalog ``webforms``
+(``webforms/locale/ru/LC_MESSAGES/webforms.po``).
+
+Message ids are the English source text; Russian (the firm's default) is the catalog.
+Code calls ``_ = translator(lang)`` then ``_("Send")``; texts defined at module level
+are marked ``N_`` and translated where they are shown; the templates use Jinja2's i18n
+extension (see ``render.py``). The language of a request: ``?lang=``, else the
+browser's ``Accept-Language``, else the firm's ``FIRMA_LANGUAGE``.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-LANGUAGES = ("ru", "en")
+from crm_core.i18n import LANGUAGES, Catalog, Translate, normalize_language, pick_language
 
-TEXTS: dict[str, dict[str, str]] = {
-    "ru": {
-        "submit": "Отправить",
-        "sending": "Отправляем…",
-        "required_mark": "обязательное поле",
-        "consent": "Я даю согласие на обработку персональных данных",
-        "marketing": "Я согласен(на) получать рекламные сообщения",
-        "consent_text": "Текст согласия",
-        "thanks": "Спасибо! Мы получили вашу заявку и скоро свяжемся с вами.",
-        "registered": "Вы записаны на {date}. Подтверждение придёт на указанные контакты.",
-        "errors_above": "Проверьте поля, отмеченные ниже.",
-        "too_many": "Слишком много заявок. Попробуйте ещё раз через минуту.",
-        "failed": "Не удалось отправить. Проверьте соединение и попробуйте ещё раз.",
-        "choose": "— выберите —",
-        "not_found": "Форма не найдена.",
-        "disabled": "Эта форма больше не принимает заявки.",
-        "foreign_origin": "Этот сайт не может отправлять заявки в эту форму.",
-        "too_large": "Слишком большой запрос.",
-        "content_type": "Отправьте данные формы или JSON.",
-        "malformed": "Запрос не удалось прочитать.",
-        "required": "Заполните это поле.",
-        "too_long": "Слишком длинный текст.",
-        "invalid_type": "Неверное значение.",
-        "invalid_phone": "Укажите номер телефона, например +7 916 123-45-67.",
-        "invalid_email": "Укажите адрес почты, например name@example.ru.",
-        "invalid_choice": "Выберите один из вариантов.",
-        "invalid_date": "Укажите дату в формате ГГГГ-ММ-ДД.",
-        "date_past": "Эта дата уже прошла.",
-        "contact_required": "Укажите, как с вами связаться.",
-        "consent_required": "Без согласия на обработку данных мы не можем принять заявку.",
-    },
-    "en": {
-        "submit": "Send",
-        "sending": "Sending…",
-        "required_mark": "required",
-        "consent": "I consent to the processing of my personal data",
-        "marketing": "I agree to receive advertising messages",
-        "consent_text": "Consent text",
-        "thanks": "Thank you! We have your request and will contact you soon.",
-        "registered": "You are registered for {date}. A confirmation will follow.",
-        "errors_above": "Please check the fields marked below.",
-        "too_many": "Too many submissions. Please try again in a minute.",
-        "failed": "Could not send. Check your connection and try again.",
-        "choose": "— choose —",
-        "not_found": "Form not found.",
-        "disabled": "This form no longer accepts submissions.",
-        "foreign_origin": "This site may not submit to this form.",
-        "too_large": "The request is too large.",
-        "content_type": "Send form data or JSON.",
-        "malformed": "The request could not be read.",
-        "required": "Please fill in this field.",
-        "too_long": "The text is too long.",
-        "invalid_type": "Invalid value.",
-        "invalid_phone": "Enter a phone number, e.g. +7 916 123-45-67.",
-        "invalid_email": "Enter an email address, e.g. name@example.com.",
-        "invalid_choice": "Choose one of the options.",
-        "invalid_date": "Enter a date as YYYY-MM-DD.",
-        "date_past": "This date has passed.",
-        "contact_required": "Tell us how to reach you.",
-        "consent_required": "We cannot accept the request without consent to data processing.",
-    },
+__all__ = ["CATALOG", "ERRORS", "LANGUAGES", "N_", "accept_language", "language", "translator"]
+
+CATALOG = Catalog(Path(__file__).parent / "locale", "webforms")
+
+
+def N_(message: str) -> str:
+    """Marks a text for extraction; it is translated later, where it is shown."""
+    return message
+
+
+# The answer problems that crm_core.forms.fields reports as codes, worded here.
+ERRORS: dict[str, str] = {
+    "required": N_("Please fill in this field."),
+    "too_long": N_("The text is too long."),
+    "invalid_type": N_("Invalid value."),
+    "invalid_phone": N_("Enter a phone number, e.g. +7 916 123-45-67."),
+    "invalid_email": N_("Enter an email address, e.g. name@example.com."),
+    "invalid_choice": N_("Choose one of the options."),
+    "invalid_date": N_("Enter a date as YYYY-MM-DD."),
+    "date_past": N_("This date has passed."),
+    "contact_required": N_("Tell us how to reach you."),
+    "consent_required": N_("We cannot accept the request without consent to data processing."),
+}
+
+# What the embed script shows, by the key the script uses.
+SCRIPT_TEXTS: dict[str, str] = {
+    "submit": N_("Send"),
+    "sending": N_("Sending…"),
+    "consent": N_("I consent to the processing of my personal data"),
+    "marketing": N_("I agree to receive advertising messages"),
+    "consent_text": N_("Consent text"),
+    "thanks": N_("Thank you! We have your request and will contact you soon."),
+    "errors_above": N_("Please check the fields marked below."),
+    "too_many": N_("Too many submissions. Please try again in a minute."),
+    "failed": N_("Could not send. Check your connection and try again."),
+    "choose": N_("— choose —"),
 }
 
 
-def language(value: Any, default: str = "ru") -> str:
-    return value if value in LANGUAGES else (default if default in LANGUAGES else "ru")
+def translator(lang: str | None) -> Translate:
+    """``_(message, **values)`` in ``lang`` (Russian when unknown)."""
+    return CATALOG.translator(lang)
 
 
-def t(lang: str, key: str, **values: str) -> str:
-    text = TEXTS[language(lang)].get(key, key)
-    return text.format(**values) if values else text
+def error_messages(lang: str, errors: dict[str, str]) -> dict[str, str]:
+    """Field → sentence in ``lang`` for the codes of ``check_answers``."""
+    _ = translator(lang)
+    return {name: _(ERRORS.get(code, ERRORS["invalid_type"])) for name, code in errors.items()}
+
+
+def script_texts() -> dict[str, dict[str, str]]:
+    """The embed script's texts in every language."""
+    return {
+        lang: {key: CATALOG.gettext(lang, text) for key, text in SCRIPT_TEXTS.items()}
+        for lang in LANGUAGES
+    }
+
+
+def accept_language(header: str | None) -> str | None:
+    """The supported language the browser prefers most (``q`` weights), or None."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate((header or "").split(",")[:20]):
+        tag, _sep, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _eq, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        code = normalize_language(tag)
+        if code and q > 0:
+            ranked.append((-q, position, code))
+    return min(ranked)[2] if ranked else None
+
+
+def language(value: Any, default: str = "ru", accept: str | None = None) -> str:
+    """An explicit choice (``?lang=``), else ``Accept-Language``, else ``default``."""
+    explicit = value if isinstance(value, str) else None
+    return pick_language(explicit, accept_language(accept), default=pick_language(default))
 
 
 def label(texts: dict[str, str] | None, lang: str) -> str:

@@ -11,17 +11,30 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from crm_core.models import Form
-from webforms.i18n import TEXTS, label, t
+from webforms.i18n import CATALOG, label, script_texts
 
 TEMPLATES = Path(__file__).parent / "templates"
 _INPUT = {"phone": "tel", "email": "email", "date": "date"}
 _AUTOCOMPLETE = {"name": "name", "phone": "tel", "email": "email"}
-_env = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=select_autoescape(["html"], default_for_string=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+
+
+@lru_cache(maxsize=4)
+def _env(lang: str) -> Environment:
+    """One environment per language, with that language's catalog installed."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"], default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(CATALOG.translations(lang), newstyle=True)
+    return env
+
+
+def template(lang: str, name: str):
+    """A template of this door with ``lang``'s catalog installed."""
+    return _env(lang).get_template(name)
 
 
 def _fields(form: Form, lang: str) -> list[dict[str, Any]]:
@@ -52,7 +65,8 @@ def form_page(
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
 ) -> str:
-    return _env.get_template("form.html").render(
+    template = _env(lang).get_template("form.html")
+    return template.render(
         lang=lang,
         title=form.title,
         fields=_fields(form, lang),
@@ -64,12 +78,12 @@ def form_page(
         meta=meta,
         values={k: v for k, v in (values or {}).items() if isinstance(v, str | bool)},
         errors=errors or {},
-        t=lambda key, **kw: t(lang, key, **kw),
     )
 
 
 def thanks_page(form: Form, *, lang: str, message: str) -> str:
-    return _env.get_template("thanks.html").render(lang=lang, title=form.title, message=message)
+    template = _env(lang).get_template("thanks.html")
+    return template.render(lang=lang, title=form.title, message=message)
 
 
 @lru_cache(maxsize=1)
@@ -89,8 +103,6 @@ def script_size() -> int:
 
 def embed_script(form: Form, *, consent_text: str, marketing_text: str | None) -> str:
     source, css = _script()
-    keys = ("submit", "sending", "consent", "marketing", "consent_text", "thanks")
-    keys += ("errors_above", "too_many", "failed", "choose")
     definition = {
         "slug": form.slug,
         "title": form.title,
@@ -100,7 +112,7 @@ def embed_script(form: Form, *, consent_text: str, marketing_text: str | None) -
         "success": form.success_message,
         "redirect_url": form.redirect_url,
         "css": css,
-        "texts": {lang: {k: TEXTS[lang][k] for k in keys} for lang in TEXTS},
+        "texts": script_texts(),
     }
     # JSON inside a script: escape what could end the script element or start markup.
     data = json.dumps(definition, ensure_ascii=False)

@@ -9,8 +9,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from crm_core.context import bind
-from crm_core.forms import Evidence, check_answers, meta_of, process_or_record, store_submission
-from crm_core.models import Form, FormPurpose
+from crm_core.forms import Evidence, check_answers, meta_of, receive_submission
+from crm_core.models import Form, FormPurpose, SubmissionStatus
 from webforms import render
 from webforms.http import (
     Reject,
@@ -21,21 +21,23 @@ from webforms.http import (
     parse_body,
     read_body,
 )
-from webforms.i18n import language, t
+from webforms.i18n import error_messages, language, translator
 from webforms.tokens import check_token
 
 if TYPE_CHECKING:
     from webforms.app import Webforms
 
 
-def _limit(forms: Webforms, slug: str, request: Request, lang: str) -> None:
+async def _limit(forms: Webforms, slug: str, request: Request, lang: str) -> None:
     cfg = forms.config
     now = cfg.clock.now().timestamp()
     ip = request.client.host if request.client else "?"
     for key, limit in ((f"ip:{ip}:{slug}", cfg.per_ip_limit), (f"form:{slug}", cfg.per_form_limit)):
-        wait = forms.limiter.hit(key, limit=limit, window=cfg.window_seconds, now=now)
+        wait = await forms.limiter.hit(key, limit=limit, window=cfg.window_seconds, now=now)
         if wait is not None:
-            raise Reject(429, {"detail": t(lang, "too_many")}, {"Retry-After": str(wait)})
+            _ = translator(lang)
+            detail = _("Too many submissions. Please try again in a minute.")
+            raise Reject(429, {"detail": detail}, {"Retry-After": str(wait)})
 
 
 def _bot_reason(forms: Webforms, form: Form, data: dict[str, Any]) -> tuple[Any, str | None]:
@@ -68,11 +70,13 @@ async def handle_submission(forms: Webforms, slug: str, request: Request) -> Res
     cfg = forms.config
     lang = lang_of(request, cfg.language)
     try:
-        _limit(forms, slug, request, lang)
+        await _limit(forms, slug, request, lang)
         form, consent, marketing = await forms.load(slug, lang)
         cors = cors_headers(request, form)
         if not origin_allowed(request, form):
-            raise Reject(403, {"detail": t(lang, "foreign_origin")}, cors)
+            _ = translator(lang)
+            detail = _("This site may not submit to this form.")
+            raise Reject(403, {"detail": detail}, cors)
         body = await read_body(request, cfg.max_body_bytes, lang)
         data, is_json = parse_body(request, body, lang)
     except Reject as exc:
@@ -85,7 +89,7 @@ async def handle_submission(forms: Webforms, slug: str, request: Request) -> Res
     today = cfg.clock.now().date()
     answers, errors = check_answers(form.fields, data, today=today)
     if errors:  # also for suspected bots: the errors tell them nothing useful
-        messages = {name: t(lang, code) for name, code in errors.items()}
+        messages = error_messages(lang, errors)
         if html_errors:
             page = render.form_page(
                 form,
@@ -111,23 +115,25 @@ async def handle_submission(forms: Webforms, slug: str, request: Request) -> Res
         consent_text_id=token.consent_text_id if token and not reason else None,
         marketing_text_id=token.marketing_text_id if token and not reason else None,
     )
+    # One transaction: stored, then processed in a savepoint (see crm_core.forms).
+    # On SQLite the writers queue here, in order, rather than on the file lock.
     async with forms.write_lock(), forms.sessions() as session:
         bind(session, actor=None, clock=cfg.clock)
-        sub, fresh = await store_submission(
+        stored = await receive_submission(
             session,
             form,
             answers=answers,
-            meta=meta_of(data),
+            meta=meta_of(data, lang),
             evidence=evidence,
             marketing_consent=data.get("marketing_consent") in (True, "on", "true", "1"),
             idempotency_key=key if isinstance(key, str) else None,
+            token_nonce=token.nonce if token and not reason else None,
             spam_reason=reason,
+            timezone=cfg.timezone,
+            managers=None if form.responsible_id else await forms.managers(session),
         )
         await session.commit()
-    if fresh and not reason:
-        async with forms.write_lock():
-            await process_or_record(forms.sessions, sub.id, clock=cfg.clock, timezone=cfg.timezone)
     day = None
-    if form.purpose is FormPurpose.REGISTRATION and not reason:
+    if form.purpose is FormPurpose.REGISTRATION and stored.status is not SubmissionStatus.SPAM:
         day = next((answers.get(f["name"]) for f in form.fields if f["type"] == "date"), None)
-    return _accepted(request, form, lang, html_success, sub.id, day)
+    return _accepted(request, form, lang, html_success, stored.id, day)

@@ -3,6 +3,8 @@
 ``<form>.<consent>.<marketing>.<issued ms>.<nonce>.<hmac>`` with HMAC-SHA256 under a
 key derived from ``FIRMA_SECRET_KEY``. It carries the consent versions so that the
 evidence stored is the text the visitor actually saw, even if the form changed since.
+The nonce is stored with the submission it was used for (unique per form), so one
+token makes one submission: a second, different submission with it is a replay.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ class TokenInfo:
     consent_text_id: int | None
     marketing_text_id: int | None
     issued_ms: int
+    nonce: str  # one submission per token: stored with it, unique per form
 
 
 def _key(secret: str) -> bytes:
@@ -36,7 +39,7 @@ def issue_token(
     secret: str, form_id: int, consent_id: int | None, marketing_id: int | None, at: datetime
 ) -> str:
     payload = f"{form_id}.{consent_id or 0}.{marketing_id or 0}.{int(at.timestamp() * 1000)}"
-    payload += f".{secrets.token_hex(6)}"
+    payload += f".{secrets.token_hex(8)}"
     return f"{payload}.{_sign(secret, payload)}"
 
 
@@ -56,8 +59,10 @@ def check_token(
     if not payload or not hmac.compare_digest(_sign(secret, payload), signature):
         return None, "bad_token"
     try:
-        form, consent, marketing, issued, _nonce = payload.split(".")
-        info = TokenInfo(int(form), int(consent) or None, int(marketing) or None, int(issued))
+        form, consent, marketing, issued, nonce = payload.split(".")
+        info = TokenInfo(
+            int(form), int(consent) or None, int(marketing) or None, int(issued), nonce[:32]
+        )
     except ValueError:
         return None, "bad_token"
     if info.form_id != form_id:

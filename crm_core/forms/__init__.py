@@ -3,27 +3,35 @@
 from crm_core.forms.definitions import (
     consent_text,
     create_form,
+    definitions_version,
     form_by_slug,
     get_form,
     list_forms,
+    public_form,
     texts_of,
     update_form,
 )
 from crm_core.forms.fields import check_answers, meta_of
+from crm_core.forms.registration import active_managers
 from crm_core.forms.submissions import (
     Evidence,
+    Stored,
     list_submissions,
     mark_failed,
     process_submission,
+    receive_submission,
     store_submission,
 )
 from crm_core.forms.worker import form_subscribers, process_or_record
 
 __all__ = [
     "Evidence",
+    "Stored",
+    "active_managers",
     "check_answers",
     "consent_text",
     "create_form",
+    "definitions_version",
     "form_by_slug",
     "form_subscribers",
     "get_form",
@@ -33,6 +41,8 @@ __all__ = [
     "meta_of",
     "process_or_record",
     "process_submission",
+    "public_form",
+    "receive_submission",
     "store_submission",
     "texts_of",
     "update_form",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from typing import Any
 
@@ -16,6 +17,22 @@ from crm_core.errors import Conflict, NotFound, ValidationFailed
 from crm_core.forms.fields import check_fields
 from crm_core.lookup import get_or_404, require_ref
 from crm_core.models import ConsentText, Employee, Form, FormPurpose
+
+# Bumped whenever a form or its texts change in this process: the public side's cache
+# of definitions reloads at once here, and within its time-to-live in other processes.
+_changes = itertools.count(1)
+_version = 0
+
+
+def definitions_version() -> int:
+    """A number that changes whenever a form definition changed (in this process)."""
+    return _version
+
+
+def _changed() -> None:
+    global _version
+    _version = next(_changes)
+
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
@@ -130,6 +147,7 @@ async def create_form(session: AsyncSession, **fields: Any) -> Form:
         raise Conflict(f"A form with slug {form.slug} exists", field="slug")
     session.add(form)
     await session.flush()
+    _changed()
     return form
 
 
@@ -139,7 +157,9 @@ async def update_form(session: AsyncSession, form_id: int, **changes: Any) -> Fo
     changes = {k: v for k, v in changes.items() if is_set(v) and v is not UNSET}
     await _apply(session, form, changes)
     form.updated_at = now(session)
-    return await _flush_unique(session, form)
+    form = await _flush_unique(session, form)
+    _changed()
+    return form
 
 
 async def get_form(session: AsyncSession, form_id: int) -> Form:
@@ -151,6 +171,14 @@ async def form_by_slug(session: AsyncSession, slug: str) -> Form:
     if form is None:
         raise NotFound(f"Form {slug!r} not found")
     return form
+
+
+async def public_form(session: AsyncSession, slug: str) -> tuple[Form, str, str | None]:
+    """The form with the consent and marketing texts it shows, for the public side."""
+    form = await form_by_slug(session, slug)
+    texts = await texts_of(session, form.consent_text_id, form.marketing_consent_text_id)
+    marketing = texts.get(form.marketing_consent_text_id)
+    return form, texts[form.consent_text_id].text, marketing.text if marketing else None
 
 
 async def texts_of(session: AsyncSession, *ids: int | None) -> dict[int, ConsentText]:

@@ -142,11 +142,14 @@ def check_answers(
     return answers, errors
 
 
-def meta_of(data: Mapping[str, Any]) -> dict[str, str]:
-    """The tracking a submission carries: ``utm_*``, referrer and page URL, clipped."""
+def meta_of(data: Mapping[str, Any], lang: str | None = None) -> dict[str, str]:
+    """The tracking a submission carries: ``utm_*``, referrer and page URL, clipped;
+    and the visitor's language (for the confirmation they may be sent)."""
     out = {}
     for key in (*UTM_KEYS, "referrer", "page_url"):
         value = data.get(key)
         if isinstance(value, str) and value.strip():
             out[key] = value.strip()[: 200 if key.startswith("utm_") else 1000]
+    if lang in LANGUAGES:
+        out["lang"] = lang
     return out

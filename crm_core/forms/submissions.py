@@ -1,30 +1,43 @@
 """Submissions: store what the visitor sent first, then turn it into a lead.
 
-``store_submission`` runs in its own transaction and commits before any processing,
-so a failure later (a bug, a lost database connection, a full disk) loses nothing:
-the row stays ``received`` or ``failed`` with its error, and the worker retries it
-(``form.submission_received`` is emitted with a delay as a safety net).
+``receive_submission`` is the intake of one submission in one transaction: the raw row
+is inserted first, then processed inside a savepoint. If processing raises, the
+savepoint is rolled back and the row stays, ``failed`` with its error, and an outbox
+event (``form.submission_received``) brings it back to a worker until it goes through.
+The caller commits once, before the visitor is told "accepted": what was accepted is
+durable, and nothing accepted is lost when processing fails.
+
+Duplicates are settled by unique keys in one ``INSERT … ON CONFLICT DO NOTHING``: the
+same idempotency key is the same submission (a double click, a retried request); the
+same form-token nonce with another key is a replayed token, kept as ``spam``.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.context import now
 from crm_core.errors import ValidationFailed
 from crm_core.forms.registration import apply_marketing, plan_registration, responsible_for
 from crm_core.leads.service import intake_lead
-from crm_core.models import Form, FormSubmission, LeadSource, SubmissionStatus
+from crm_core.models import Form, FormPurpose, FormSubmission, LeadSource, SubmissionStatus
 from crm_core.outbox import emit
 
-# The worker looks again this long after storing, in case processing never finished.
+log = logging.getLogger(__name__)
+
+# A failed submission comes back to a worker after this long (then the outbox's back-off).
+RETRY_DELAY = timedelta(seconds=30)
+# Rows stored without processing (store_submission alone) are looked at again after this.
 SAFETY_NET_DELAY = timedelta(seconds=60)
+REPLAYED_TOKEN = "replayed_token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +50,32 @@ class Evidence:
     marketing_text_id: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A stored submission: ``fresh`` is False when its idempotency key was seen before
+    (then this is that earlier submission)."""
+
+    id: int
+    status: SubmissionStatus
+    fresh: bool
+    error: str | None = None
+    lead_id: int | None = None
+    customer_id: int | None = None
+    event_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    lead_id: int | None
+    customer_id: int | None
+    event_id: int | None
+    marketing_applied: bool
+
+
+def _insert(session: AsyncSession):
+    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+
+
 async def store_submission(
     session: AsyncSession,
     form: Form,
@@ -46,47 +85,206 @@ async def store_submission(
     evidence: Evidence,
     marketing_consent: bool = False,
     idempotency_key: str | None = None,
+    token_nonce: str | None = None,
     spam_reason: str | None = None,
-) -> tuple[FormSubmission, bool]:
-    """Insert the raw submission; ``(row, False)`` when the idempotency key was seen."""
+    safety_net: bool = True,
+) -> Stored:
+    """Insert the raw submission (one statement); see the module docstring for
+    duplicates and replays. ``safety_net`` schedules a worker look in case the caller
+    never processes it."""
     at = now(session)
     key = (idempotency_key or "").strip()[:100] or None
-    row = FormSubmission(
-        form_id=form.id,
-        status=SubmissionStatus.SPAM if spam_reason else SubmissionStatus.RECEIVED,
-        idempotency_key=key,
+    marketing = marketing_consent and form.marketing_consent_text_id is not None
+    values: dict[str, Any] = {
+        "form_id": form.id,
+        "status": SubmissionStatus.SPAM if spam_reason else SubmissionStatus.RECEIVED,
+        "idempotency_key": key,
+        "token_nonce": None if spam_reason else (token_nonce or None),
+        "answers": answers,
+        "meta": meta,
+        "ip": (evidence.ip or "")[:64] or None,
+        "user_agent": (evidence.user_agent or "")[:500] or None,
+        "consent_text_id": evidence.consent_text_id or form.consent_text_id,
+        "marketing_consent": marketing,
+        "marketing_text_id": (evidence.marketing_text_id or form.marketing_consent_text_id)
+        if marketing
+        else None,
+        "attempts": 0,
+        "error": spam_reason,
+        "created_at": at,
+    }
+    insert = _insert(session)
+    for _attempt in range(2):
+        statement = insert(FormSubmission).values(**values).on_conflict_do_nothing()
+        new_id = await session.scalar(statement.returning(FormSubmission.id))
+        if new_id is not None:
+            if safety_net and values["status"] is SubmissionStatus.RECEIVED:
+                event = emit(session, "form.submission_received", {"submission_id": new_id})
+                event.available_at = at + SAFETY_NET_DELAY
+            return Stored(new_id, values["status"], True, values["error"])
+        if key is not None:
+            seen = await _by_key(session, form.id, key)
+            if seen is not None:
+                return seen
+        # Not the key, so the token's nonce: this token already made a submission.
+        values.update(status=SubmissionStatus.SPAM, token_nonce=None, error=REPLAYED_TOKEN)
+    raise AssertionError("unreachable: a spam row has no token nonce to clash on")
+
+
+async def _by_key(session: AsyncSession, form_id: int, key: str) -> Stored | None:
+    row = (
+        await session.execute(
+            select(
+                FormSubmission.id,
+                FormSubmission.status,
+                FormSubmission.error,
+                FormSubmission.lead_id,
+                FormSubmission.customer_id,
+                FormSubmission.event_id,
+            ).where(FormSubmission.form_id == form_id, FormSubmission.idempotency_key == key)
+        )
+    ).first()
+    return None if row is None else Stored(row[0], row[1], False, *row[2:])
+
+
+async def _process(
+    session: AsyncSession,
+    form: Form,
+    *,
+    submission_id: int,
+    answers: dict[str, Any],
+    meta: dict[str, Any],
+    marketing_consent: bool,
+    timezone: str,
+    managers: list[int] | None = None,
+) -> Outcome:
+    """Create or merge the lead, plan a registration, apply the marketing consent."""
+    fields = {f["name"]: f for f in form.fields}
+    by_type: dict[str, list[Any]] = {}
+    for name, value in answers.items():
+        if name in fields:
+            by_type.setdefault(fields[name]["type"], []).append(value)
+    responsible_id = await responsible_for(session, form, submission_id, managers)
+    data = {
+        "form_id": form.id,
+        "form": form.slug,
+        "purpose": form.purpose.value,
+        "submission_id": submission_id,
+        "answers": answers,
+        **{k: v for k, v in meta.items() if not k.startswith("utm_") and k != "lang"},
+    }
+    result = await intake_lead(
+        session,
+        name=" ".join(by_type.get("name", [])) or None,
+        phones=by_type.get("phone", []),
+        emails=by_type.get("email", []),
+        source=LeadSource.WEB_FORM,
+        source_detail=form.title,
+        comment="\n\n".join(by_type.get("textarea", [])) or None,
+        responsible_id=responsible_id,
+        data=data,
+        **{k: v for k, v in meta.items() if k.startswith("utm_")},
+    )
+    lead_id = result.lead.id if result.lead else None
+    customer_id = result.customer.id if result.customer else None
+    event_id = None
+    if form.purpose is FormPurpose.REGISTRATION:
+        event_id = await plan_registration(
+            session,
+            form,
+            submission_id=submission_id,
+            answers=answers,
+            day=by_type.get("date", [None])[0],
+            employee_id=responsible_id,
+            lead_id=lead_id,
+            customer_id=customer_id,
+            timezone=timezone,
+        )
+    applied = False
+    if marketing_consent and customer_id:
+        await apply_marketing(session, customer_id, form.id, submission_id)
+        applied = True
+    return Outcome(lead_id, customer_id, event_id, applied)
+
+
+async def _record(session: AsyncSession, submission_id: int, outcome: Outcome) -> None:
+    at = now(session)
+    await session.execute(
+        update(FormSubmission)
+        .where(FormSubmission.id == submission_id)
+        .values(
+            status=SubmissionStatus.PROCESSED,
+            processed_at=at,
+            lead_id=outcome.lead_id,
+            customer_id=outcome.customer_id,
+            event_id=outcome.event_id,
+            error=None,
+            **({"marketing_applied_at": at} if outcome.marketing_applied else {}),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def receive_submission(
+    session: AsyncSession,
+    form: Form,
+    *,
+    answers: dict[str, Any],
+    meta: dict[str, Any],
+    evidence: Evidence,
+    marketing_consent: bool = False,
+    idempotency_key: str | None = None,
+    token_nonce: str | None = None,
+    spam_reason: str | None = None,
+    timezone: str = "Europe/Moscow",
+    managers: list[int] | None = None,
+) -> Stored:
+    """Store a submission and process it in the same transaction (a savepoint): a
+    processing error leaves it ``failed`` and scheduled for a worker, never lost.
+    ``managers``: the active managers' ids if the caller keeps them (round-robin)."""
+    stored = await store_submission(
+        session,
+        form,
         answers=answers,
         meta=meta,
-        ip=(evidence.ip or "")[:64] or None,
-        user_agent=(evidence.user_agent or "")[:500] or None,
-        consent_text_id=evidence.consent_text_id or form.consent_text_id,
-        marketing_consent=marketing_consent and form.marketing_consent_text_id is not None,
-        marketing_text_id=(evidence.marketing_text_id or form.marketing_consent_text_id)
-        if marketing_consent
-        else None,
-        error=spam_reason,
-        created_at=at,
+        evidence=evidence,
+        marketing_consent=marketing_consent,
+        idempotency_key=idempotency_key,
+        token_nonce=token_nonce,
+        spam_reason=spam_reason,
+        safety_net=False,
     )
-    if key is not None:
-        try:
-            async with session.begin_nested():
-                session.add(row)
-        except IntegrityError:
-            seen = await session.scalar(
-                select(FormSubmission).where(
-                    FormSubmission.form_id == form.id, FormSubmission.idempotency_key == key
-                )
+    if not stored.fresh or stored.status is not SubmissionStatus.RECEIVED:
+        return stored
+    try:
+        async with session.begin_nested():
+            outcome = await _process(
+                session,
+                form,
+                submission_id=stored.id,
+                answers=answers,
+                meta=meta,
+                marketing_consent=marketing_consent and form.marketing_consent_text_id is not None,
+                timezone=timezone,
+                managers=managers,
             )
-            if seen is None:  # pragma: no cover - the unique key says it is there
-                raise
-            return seen, False
-    else:
-        session.add(row)
-        await session.flush()
-    if not spam_reason:
-        event = emit(session, "form.submission_received", {"submission_id": row.id})
-        event.available_at = at + SAFETY_NET_DELAY
-    return row, True
+            await _record(session, stored.id, outcome)
+    except Exception as exc:
+        log.exception("form submission %s failed; a worker will retry it", stored.id)
+        error = f"{type(exc).__name__}: {exc}"
+        await mark_failed(session, stored.id, error)
+        event = emit(session, "form.submission_received", {"submission_id": stored.id})
+        event.available_at = now(session) + RETRY_DELAY
+        return Stored(stored.id, SubmissionStatus.FAILED, True, error[:2000])
+    return Stored(
+        stored.id,
+        SubmissionStatus.PROCESSED,
+        True,
+        None,
+        outcome.lead_id,
+        outcome.customer_id,
+        outcome.event_id,
+    )
 
 
 async def _claim(session: AsyncSession, submission_id: int) -> bool:
@@ -107,48 +305,23 @@ async def _claim(session: AsyncSession, submission_id: int) -> bool:
 async def process_submission(
     session: AsyncSession, submission_id: int, *, timezone: str = "Europe/Moscow"
 ) -> FormSubmission | None:
-    """Create or merge the lead, plan a registration, record consent; None if someone
-    else already processed it."""
+    """Process a stored (or failed) submission by id — the worker's retry; None if
+    someone else already processed it."""
     if not await _claim(session, submission_id):
         return None
     sub = await session.get(FormSubmission, submission_id, populate_existing=True)
     form = await session.get(Form, sub.form_id)
-    fields = {f["name"]: f for f in form.fields}
-    by_type: dict[str, list[Any]] = {}
-    for name, value in sub.answers.items():
-        if name in fields:
-            by_type.setdefault(fields[name]["type"], []).append(value)
-    responsible_id = await responsible_for(session, form, sub.id)
-    data = {
-        "form_id": form.id,
-        "form": form.slug,
-        "purpose": form.purpose.value,
-        "submission_id": sub.id,
-        "answers": sub.answers,
-        **{k: v for k, v in sub.meta.items() if not k.startswith("utm_")},
-    }
-    result = await intake_lead(
+    outcome = await _process(
         session,
-        name=" ".join(by_type.get("name", [])) or None,
-        phones=by_type.get("phone", []),
-        emails=by_type.get("email", []),
-        source=LeadSource.WEB_FORM,
-        source_detail=form.title,
-        comment="\n\n".join(by_type.get("textarea", [])) or None,
-        responsible_id=responsible_id,
-        data=data,
-        **{k: v for k, v in sub.meta.items() if k.startswith("utm_")},
+        form,
+        submission_id=sub.id,
+        answers=sub.answers,
+        meta=sub.meta,
+        marketing_consent=sub.marketing_consent,
+        timezone=timezone,
     )
-    sub.lead_id = result.lead.id if result.lead else None
-    sub.customer_id = result.customer.id if result.customer else None
-    if form.purpose.value == "registration":
-        sub.event_id = await plan_registration(
-            session, form, sub, by_type.get("date", [None])[0], responsible_id, timezone
-        )
-    if sub.marketing_consent and sub.customer_id:
-        await apply_marketing(session, sub)
-    sub.error = None
-    await session.flush()
+    await _record(session, sub.id, outcome)
+    await session.refresh(sub)
     return sub
 
 

@@ -61,6 +61,8 @@ class FormSubmission(Base):
     __tablename__ = "form_submissions"
     __table_args__ = (
         UniqueConstraint("form_id", "idempotency_key"),
+        # A signed form token is good for one submission (replays are kept as spam).
+        UniqueConstraint("form_id", "token_nonce"),
         Index("ix_form_submissions_form_created", "form_id", "created_at"),
         Index("ix_form_submissions_status", "status"),
     )
@@ -69,6 +71,7 @@ class FormSubmission(Base):
     form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"))
     status: Mapped[SubmissionStatus] = mapped_column(str_enum(SubmissionStatus))
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    token_nonce: Mapped[str | None] = mapped_column(String(32))
     answers: Mapped[dict[str, Any]] = mapped_column(JSONType)
     meta: Mapped[dict[str, Any]] = mapped_column(JSONType)  # utm_*, referrer, page_url
     ip: Mapped[str | None] = mapped_column(String(64))
@@ -86,3 +89,5 @@ class FormSubmission(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     processed_at: Mapped[datetime | None]
+    # When the registration confirmation went out (messaging/form_confirmations.py).
+    confirmation_sent_at: Mapped[datetime | None]

@@ -81,3 +81,50 @@ async def test_framing_only_from_allowed_origins(client, make_form):
     assert r.headers["access-control-allow-origin"] == "https://shop.example.ru"
     r = await client.get("/forms/callback/token", headers={"origin": "https://evil.example"})
     assert "access-control-allow-origin" not in r.headers
+
+
+async def test_a_token_makes_one_submission(client, api, make_form, token_for):
+    form = await make_form()
+    token = await token_for()
+    first = {"phone": "+79161110001", "consent": True, "_token": token, "_idempotency_key": "a"}
+    r1 = await client.post("/forms/callback", json=first)
+    assert r1.status_code == 201
+    # The same request again (a retry, a double click): the same submission.
+    again = await client.post("/forms/callback", json=first)
+    assert again.json()["submission_id"] == r1.json()["submission_id"]
+    # The token replayed for other submissions: answered alike, kept as spam, no lead.
+    for n, key in ((2, "b"), (3, None)):
+        body = first | {"phone": f"+7916111000{n}", "_idempotency_key": key}
+        r = await client.post("/forms/callback", json=body)
+        assert r.status_code == 201 and r.json()["submission_id"] != r1.json()["submission_id"]
+    subs = (await api.get(f"/forms/{form['id']}/submissions")).json()["items"]
+    assert [(s["status"], s["error"]) for s in subs] == [
+        ("spam", "replayed_token"),
+        ("spam", "replayed_token"),
+        ("processed", None),
+    ]
+    leads = (await api.get("/leads", params={"q": "+7916111000"})).json()
+    assert leads["total"] == 1
+    # A fresh token works again.
+    r = await client.post(
+        "/forms/callback", json=first | {"_token": await token_for(), "_idempotency_key": "c"}
+    )
+    subs = (await api.get(f"/forms/{form['id']}/submissions")).json()["items"]
+    assert subs[0]["id"] == r.json()["submission_id"] and subs[0]["status"] == "processed"
+
+
+async def test_a_token_replayed_concurrently_makes_one_lead(client, api, make_form, token_for):
+    import asyncio
+
+    form = await make_form()
+    token = await token_for()
+    bodies = [
+        {"phone": f"+7916222000{n}", "consent": True, "_token": token, "_idempotency_key": str(n)}
+        for n in range(6)
+    ]
+    answers = await asyncio.gather(*(client.post("/forms/callback", json=b) for b in bodies))
+    assert {r.status_code for r in answers} == {201}
+    subs = (await api.get(f"/forms/{form['id']}/submissions")).json()["items"]
+    statuses = sorted(s["status"] for s in subs)
+    assert statuses == ["processed"] + ["spam"] * 5
+    assert (await api.get("/leads", params={"q": "+7916222000"})).json()["total"] == 1

@@ -44,3 +44,65 @@ async def test_embed_script(client, make_form):
     assert "attachShadow" in js and "fetch(" in js and "utm_" in js
     assert "</script>" not in js  # the definition cannot end the host's script element
     assert script_size() < 8 * 1024
+
+
+async def test_language_from_accept_language_and_explicit_choice(client, make_form):
+    await make_form()
+    en = await client.get("/forms/callback", headers={"accept-language": "en-GB,en;q=0.9"})
+    assert '<html lang="en">' in en.text and "Send" in en.text
+    ru = await client.get("/forms/callback", headers={"accept-language": "en;q=0.2, ru-RU"})
+    assert '<html lang="ru">' in ru.text and "Отправить" in ru.text
+    # ?lang= wins over the browser; a language we lack falls back to Russian.
+    r = await client.get("/forms/callback?lang=ru", headers={"accept-language": "en"})
+    assert '<html lang="ru">' in r.text
+    de = await client.get("/forms/callback", headers={"accept-language": "de-DE, *;q=0.1"})
+    assert '<html lang="ru">' in de.text
+    r = await client.post(
+        "/forms/callback", json={"name": "x"}, headers={"accept-language": "en-US"}
+    )
+    assert r.json()["errors"]["consent"].startswith("We cannot accept")
+    r = await client.post("/forms/callback", json={"name": "x"})
+    assert r.json()["errors"]["consent"].startswith("Без согласия")
+    r = await client.get("/forms/nope", headers={"accept-language": "en"})
+    assert r.status_code == 404 and r.json() == {"detail": "Form not found."}
+
+
+async def test_embed_script_carries_both_languages(client, make_form):
+    await make_form()
+    js = (await client.get("/forms/callback/embed.js")).text
+    assert "Отправить" in js and '"Send"' in js and "— выберите —" in js
+
+
+def test_russian_catalog_is_complete():
+    from pathlib import Path
+
+    import webforms
+    from crm_core.i18n import missing_translations
+    from tests.i18n_util import extracted_messages
+    from webforms.i18n import CATALOG, ERRORS, SCRIPT_TEXTS
+
+    messages = extracted_messages(Path(webforms.__file__).parent)
+    # The extraction finds the page, the script's texts and every error message.
+    assert {"Send", "Form not found.", *ERRORS.values(), *SCRIPT_TEXTS.values()} <= messages
+    assert missing_translations(CATALOG, "ru", messages) == []
+
+
+async def test_form_definitions_cache(client, api, make_form, webforms_state, uow):
+    from sqlalchemy import update
+
+    from crm_core.models import Form
+
+    form = await make_form()
+    assert (await client.get("/forms/callback")).status_code == 200
+    # Changed through the API (this process): seen at once.
+    await api.patch(f"/forms/{form['id']}", json={"title": "Перезвоним за 5 минут"})
+    assert "Перезвоним за 5 минут" in (await client.get("/forms/callback")).text
+    # Changed by another process (here: behind the services' back): served from the
+    # cache until it is form_cache_seconds old.
+    async with uow() as s:
+        await s.execute(update(Form).where(Form.id == form["id"]).values(enabled=False))
+    webforms_state.config.form_cache_seconds = 3600
+    assert (await client.get("/forms/callback")).status_code == 200
+    webforms_state._cache.clear()
+    assert (await client.get("/forms/callback")).status_code == 410
+    assert (await client.get("/forms/callback/token")).status_code == 410

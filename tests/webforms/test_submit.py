@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from crm_core.models import FormSubmission
+from sqlalchemy import select, text
+
+from crm_core.models import FormSubmission, OutboxEvent
 
 
 async def test_json_submission_makes_a_lead(client, api, make_form, token_for):
@@ -57,11 +59,27 @@ async def test_double_submit_is_one_lead(client, api, make_form, token_for, uow)
     assert first.status_code == second.status_code == 201
     assert first.json()["submission_id"] == second.json()["submission_id"]
     assert (await api.get(f"/forms/{form['id']}/submissions")).json()["total"] == 1
-    # Another key, same phone: a second submission, merged into the same lead.
-    payload["_idempotency_key"] = "other"
+    # Another visit (token and key), same phone: a second submission, merged.
+    payload |= {"_idempotency_key": "other", "_token": await token_for()}
     assert (await client.post("/forms/callback", json=payload)).status_code == 201
     leads = (await api.get("/leads", params={"q": "+79160001122"})).json()
     assert leads["total"] == 1
+    subs = (await api.get(f"/forms/{form['id']}/submissions")).json()["items"]
+    assert [s["status"] for s in subs] == ["processed", "processed"]
+    assert subs[0]["lead_id"] == subs[1]["lead_id"]
+
+
+async def test_double_click_at_once_is_one_submission(client, api, make_form, token_for):
+    import asyncio
+
+    form = await make_form()
+    payload = {"phone": "+79160003344", "consent": True, "_token": await token_for()}
+    payload["_idempotency_key"] = "click"
+    answers = await asyncio.gather(*(client.post("/forms/callback", json=payload) for _ in "xyz"))
+    assert {r.status_code for r in answers} == {201}
+    assert len({r.json()["submission_id"] for r in answers}) == 1
+    subs = (await api.get(f"/forms/{form['id']}/submissions")).json()["items"]
+    assert [s["status"] for s in subs] == ["processed"]
 
 
 async def test_html_post_redirects(client, make_form, token_for):
@@ -97,6 +115,14 @@ async def test_failed_processing_is_kept_and_retried(
     sub = (await api.get(f"/forms/{form['id']}/submissions")).json()["items"][0]
     assert sub["status"] == "failed" and "database hiccup" in sub["error"]
     assert sub["attempts"] == 1
+    async with runtime.sessions() as s:
+        retry = (
+            await s.scalars(
+                select(OutboxEvent).where(OutboxEvent.topic == "form.submission_received")
+            )
+        ).one()
+    assert retry.payload == {"submission_id": sub["id"]}
+    assert retry.available_at > runtime.clock.now()  # later, by a worker
     monkeypatch.undo()
     # The worker's subscriber for the safety-net event processes it.
     from crm_core.forms import form_subscribers
@@ -110,3 +136,75 @@ async def test_failed_processing_is_kept_and_retried(
     sub = (await api.get(f"/forms/{form['id']}/submissions")).json()["items"][0]
     assert sub["status"] == "processed" and sub["lead_id"] and sub["error"] is None
     assert FormSubmission.__tablename__ == "form_submissions"
+
+
+async def test_a_database_error_in_processing_keeps_the_submission(
+    client, api, make_form, token_for, monkeypatch
+):
+    """A real SQL error inside processing (which aborts a PostgreSQL transaction) rolls
+    back to the savepoint: the raw submission is committed, failed, with the error."""
+    import crm_core.forms.submissions as subs
+
+    form = await make_form()
+    token = await token_for()
+
+    async def broken(session, **_k):
+        await session.execute(text("SELECT no_such_column FROM leads"))
+
+    monkeypatch.setattr(subs, "intake_lead", broken)
+    body = {"name": "Вера", "phone": "+79167770001", "consent": True, "_token": token}
+    r = await client.post("/forms/callback", json=body)
+    assert r.status_code == 201
+    [sub] = (await api.get(f"/forms/{form['id']}/submissions")).json()["items"]
+    assert sub["status"] == "failed" and "no_such_column" in sub["error"]
+    assert sub["answers"]["name"] == "Вера" and sub["lead_id"] is None
+    assert (await api.get("/leads", params={"q": "+79167770001"})).json()["total"] == 0
+
+
+async def test_survey_answers_are_kept_on_the_lead_card(client, api, make_form, token_for):
+    fields = [
+        {"name": "name", "type": "name", "label": "Имя"},
+        {"name": "email", "type": "email", "label": "Email"},
+        {"name": "score", "type": "select", "label": "Оценка", "options": ["1", "2", "3"]},
+        {"name": "again", "type": "checkbox", "label": "Придёте снова?"},
+        {"name": "note", "type": "text", "label": "Что улучшить"},
+        {"name": "campaign", "type": "hidden", "default": "spring"},
+    ]
+    form = await make_form(slug="poll", purpose="survey", fields=fields)
+    body = {"name": "Ира", "email": "IRA@Example.RU", "score": "3", "again": "on"}
+    body |= {"note": "Больше парковки", "consent": True, "_token": await token_for("poll")}
+    r = await client.post("/forms/poll", json=body)
+    assert r.status_code == 201, r.text
+    [sub] = (await api.get(f"/forms/{form['id']}/submissions")).json()["items"]
+    lead = (await api.get(f"/leads/{sub['lead_id']}")).json()
+    assert lead["emails"] == ["ira@example.ru"]
+    events = (await api.get(f"/leads/{lead['id']}/events")).json()["items"]
+    [data] = [e["data"] for e in events if e["kind"] == "web_form"]
+    assert data["purpose"] == "survey" and data["answers"] == {
+        "name": "Ира",
+        "email": "ira@example.ru",
+        "score": "3",
+        "again": True,
+        "note": "Больше парковки",
+        "campaign": "spring",
+    }
+    # A wrong option is refused with its own message.
+    r = await client.post("/forms/poll", json=body | {"score": "9", "_token": "x"})
+    assert r.status_code == 422 and r.json()["errors"] == {"score": "Выберите один из вариантов."}
+
+
+async def test_round_robin_through_the_door(client, api, make_form, token_for, uow):
+    from tests.factories.people import make_employee
+
+    async with uow() as s:
+        first = await make_employee(s)
+        second = await make_employee(s)
+        await make_employee(s, role="admin")  # admins get no form leads
+    form = await make_form()
+    for n in range(4):
+        body = {"phone": f"+7916444000{n}", "consent": True, "_token": await token_for()}
+        assert (await client.post("/forms/callback", json=body)).status_code == 201
+    subs = (await api.get(f"/forms/{form['id']}/submissions")).json()["items"]
+    owners = [(await api.get(f"/leads/{s['lead_id']}")).json()["responsible_id"] for s in subs]
+    assert sorted(owners) == sorted([first.id, first.id, second.id, second.id])
+    assert owners[0] != owners[1]  # in turn, not in blocks

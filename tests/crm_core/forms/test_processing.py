@@ -28,7 +28,7 @@ async def _form(uow, **over):
 
 async def _submit(uow, form, answers, *, marketing=False):
     async with uow() as s:
-        sub, _ = await store_submission(
+        sub = await store_submission(
             s,
             form,
             answers=answers,
