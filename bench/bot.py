@@ -7,7 +7,7 @@ server (the webhook answers after the reply is sent, so the POST's round trip is
 load generator and the fake Telegram server share the parent. 1,000 distinct users,
 each: /catalog, a group, a product card, "add", "+", /cart. Two runs per bot:
 closed loop (20 users in flight: the most it does) and open loop at 200 updates/s
-(p99 at that rate). PostgreSQL: database ``firma_h6_bench``.
+(p99 at that rate). PostgreSQL: database ``firma_h2_bench``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault(
-    "FIRMA_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/firma_h6_bench"
+    "FIRMA_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/firma_h2_bench"
 )
 
 import aiohttp  # noqa: E402 - after the sys.path set-up above
@@ -211,7 +211,7 @@ async def run_backend(backend: str, port: int) -> list[list[object]]:
 
 async def wait_up(url: str) -> None:
     async with aiohttp.ClientSession() as http:
-        for _ in range(200):
+        for _ in range(1200):  # a loaded machine imports slowly: up to a minute
             try:
                 async with http.post(url, json={}) as response:
                     if response.status == 401:

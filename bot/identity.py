@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from aiogram.types import User
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import pick_language
 from crm_core.cart.telegram import find_telegram_link
 from crm_core.customers.service import add_contact_point
 from crm_core.errors import Conflict
@@ -23,6 +24,7 @@ class Who:
     language: str
     customer_id: int | None = None
     lead_id: int | None = None
+    employee_id: int | None = None  # a bound, active employee (the managers' routers)
 
     @property
     def linked(self) -> bool:
@@ -30,8 +32,7 @@ class Who:
 
 
 async def resolve(session: AsyncSession, user: User, *, default_language: str) -> Who:
-    from bot.i18n import pick_language
-
+    """Who is writing: one query (``find_telegram_link``) per update."""
     link = await find_telegram_link(session, user.id)
     return Who(
         telegram_id=user.id,
@@ -40,6 +41,7 @@ async def resolve(session: AsyncSession, user: User, *, default_language: str) -
         language=pick_language(link.language, user.language_code, default=default_language),
         customer_id=link.customer_id,
         lead_id=link.lead_id,
+        employee_id=link.employee_id,
     )
 
 

@@ -28,11 +28,11 @@ from bot.views import qty, rub
 from crm_core.models import Order, Product, ProductGroup
 
 
-def contact_request(tr: Translate) -> ReplyKeyboardMarkup:
+def contact_request(_: Translate) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(
         keyboard=[
-            [KeyboardButton(text=tr("share_contact"), request_contact=True)],
-            [KeyboardButton(text=tr("skip"))],
+            [KeyboardButton(text=_("📱 Share my number"), request_contact=True)],
+            [KeyboardButton(text=_("Skip"))],
         ],
         resize_keyboard=True,
         one_time_keyboard=True,
@@ -50,17 +50,17 @@ def languages() -> InlineKeyboardMarkup:
     )
 
 
-def groups(tr: Translate, items: Sequence[ProductGroup]) -> InlineKeyboardMarkup:
+def groups(_: Translate, items: Sequence[ProductGroup]) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for group in items:
         kb.button(text=group.name, callback_data=GroupCb(group_id=group.id))
-    kb.button(text=tr("all_products"), callback_data=GroupCb(group_id=0))
+    kb.button(text=_("All products"), callback_data=GroupCb(group_id=0))
     kb.adjust(2)
     return kb.as_markup()
 
 
 def products(
-    tr: Translate,
+    _: Translate,
     items: Sequence[tuple[Product, Decimal | None]],
     *,
     group_id: int,
@@ -77,20 +77,20 @@ def products(
         )
     nav = []
     if page > 0:
-        nav.append(_button(tr("prev"), GroupCb(group_id=group_id, page=page - 1)))
+        nav.append(_button(_("‹"), GroupCb(group_id=group_id, page=page - 1)))
     if page + 1 < pages:
-        nav.append(_button(tr("next"), GroupCb(group_id=group_id, page=page + 1)))
+        nav.append(_button(_("›"), GroupCb(group_id=group_id, page=page + 1)))
     if nav:
         kb.row(*nav)
     kb.row(
-        _button(tr("back"), CartCb(action="groups")), _button(tr("to_cart"), CartCb(action="show"))
+        _button(_("« Back"), CartCb(action="groups")), _button(_("🛒 Cart"), CartCb(action="show"))
     )
     return kb.as_markup()
 
 
-def product_card(tr: Translate, product_id: int, in_cart: Decimal) -> InlineKeyboardMarkup:
+def product_card(_: Translate, product_id: int, in_cart: Decimal) -> InlineKeyboardMarkup:
     if in_cart <= 0:
-        first = [_button(tr("add_to_cart"), CartAddCb(product_id=product_id, delta=1))]
+        first = [_button(_("➕ Add to cart"), CartAddCb(product_id=product_id, delta=1))]
     else:
         first = [
             _button("−", CartAddCb(product_id=product_id, delta=-1)),
@@ -98,11 +98,11 @@ def product_card(tr: Translate, product_id: int, in_cart: Decimal) -> InlineKeyb
             _button("+", CartAddCb(product_id=product_id, delta=1)),
         ]
     return InlineKeyboardMarkup(
-        inline_keyboard=[first, [_button(tr("to_cart"), CartCb(action="show"))]]
+        inline_keyboard=[first, [_button(_("🛒 Cart"), CartCb(action="show"))]]
     )
 
 
-def cart(tr: Translate, lines: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+def cart(_: Translate, lines: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for product_id, name in lines:
         kb.row(
@@ -111,55 +111,62 @@ def cart(tr: Translate, lines: Sequence[tuple[int, str]]) -> InlineKeyboardMarku
             _button("+", CartAddCb(product_id=product_id, delta=1, view="c")),
         )
     kb.row(
-        _button(tr("clear"), CartCb(action="clear")),
-        _button(tr("checkout"), CartCb(action="checkout")),
+        _button(_("🗑 Clear"), CartCb(action="clear")),
+        _button(_("✅ Check out"), CartCb(action="checkout")),
     )
     return kb.as_markup()
 
 
-def delivery(tr: Translate) -> InlineKeyboardMarkup:
+def delivery(_: Translate) -> InlineKeyboardMarkup:
     return _one_row(
-        (tr("pickup"), CheckoutCb(action="pickup")), (tr("delivery"), CheckoutCb(action="delivery"))
+        (_("🏬 Pickup"), CheckoutCb(action="pickup")),
+        (_("🚚 Delivery"), CheckoutCb(action="delivery")),
     )
 
 
-def skip_comment(tr: Translate) -> InlineKeyboardMarkup:
-    return _one_row((tr("skip"), CheckoutCb(action="skip_comment")))
+def skip_comment(_: Translate) -> InlineKeyboardMarkup:
+    return _one_row((_("Skip"), CheckoutCb(action="skip_comment")))
 
 
-def confirm(tr: Translate) -> InlineKeyboardMarkup:
+def confirm(_: Translate) -> InlineKeyboardMarkup:
     return _one_row(
-        (tr("confirm"), CheckoutCb(action="confirm")), (tr("cancel"), CheckoutCb(action="cancel"))
+        (_("✅ Confirm"), CheckoutCb(action="confirm")),
+        (_("✖ Cancel"), CheckoutCb(action="cancel")),
     )
 
 
 def orders(
-    tr: Translate, rows: Sequence[tuple[int, str]], *, page: int, more: bool
+    _: Translate, rows: Sequence[tuple[int, str]], *, page: int, more: bool
 ) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for order_id, label in rows:
         kb.row(_button(label[:64], OrderCb(order_id=order_id)))
     nav = []
     if page > 0:
-        nav.append(_button(tr("prev"), OrdersCb(page=page - 1)))
+        nav.append(_button(_("‹"), OrdersCb(page=page - 1)))
     if more:
-        nav.append(_button(tr("next"), OrdersCb(page=page + 1)))
+        nav.append(_button(_("›"), OrdersCb(page=page + 1)))
     if nav:
         kb.row(*nav)
     return kb.as_markup()
 
 
 def order_card(
-    tr: Translate, order: Order, *, pay_amount: Decimal | None, pdf: bool
+    _: Translate, order: Order, *, pay_amount: Decimal | None, pdf: bool
 ) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     if pay_amount is not None:
-        kb.row(_button(tr("pay", amount=rub(pay_amount)), OrderCb(order_id=order.id, action="pay")))
+        kb.row(
+            _button(
+                _("💳 Pay {amount}", amount=rub(pay_amount)),
+                OrderCb(order_id=order.id, action="pay"),
+            )
+        )
     if pdf:
-        kb.row(_button(tr("invoice_pdf"), OrderCb(order_id=order.id, action="pdf")))
+        kb.row(_button(_("📄 Invoice (PDF)"), OrderCb(order_id=order.id, action="pdf")))
     kb.row(
-        _button(tr("repeat"), OrderCb(order_id=order.id, action="repeat")),
-        _button(tr("back"), OrdersCb(page=0)),
+        _button(_("🔁 Repeat"), OrderCb(order_id=order.id, action="repeat")),
+        _button(_("« Back"), OrdersCb(page=0)),
     )
     return kb.as_markup()
 

@@ -3,27 +3,57 @@
 The unit of work commits when the handler returns and rolls back when it raises.
 Handlers commit early (``await session.commit()``) before talking to Telegram when
 they have written something: on SQLite a transaction holds the write lock, and a
-slow or rate-limited send must not hold it.
+slow or rate-limited send must not hold it. Browsing (catalog, cart, orders, help,
+pre-checkout) only reads: on SQLite its transaction begins DEFERRED (``READ_ONLY``) and
+reads beside the writers instead of queueing for the write lock; on PostgreSQL it runs
+without a transaction of its own (autocommit), sparing the BEGIN and COMMIT round trips.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Chat, TelegramObject, User
+from aiogram.types import Chat, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import translator
 from bot.identity import resolve
 from crm_core.context import Actor, ActorKind, Clock
-from crm_core.db import unit_of_work
+from crm_core.db import READ_ONLY, unit_of_work
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+# Updates whose handlers never write to the database.
+READ_ONLY_COMMANDS = frozenset({"/catalog", "/cart", "/orders", "/help", "/language"})
+READ_ONLY_BUTTONS = re.compile(r"^(?:g:\d+:\d+|p:\d+|ol:\d+|o:\d+:card|c:(?:show|groups))$")
+
+
+def _read_only_options(session: AsyncSession) -> dict[str, Any]:
+    if session.bind.dialect.name == "postgresql":
+        # No BEGIN/COMMIT round trips: each read is its own statement (asyncpg autocommit).
+        return {**READ_ONLY, "isolation_level": "AUTOCOMMIT"}
+    return READ_ONLY  # SQLite: BEGIN DEFERRED, beside the writer
+
+
+def reads_only(update: TelegramObject) -> bool:
+    """True for the browsing updates: their transaction need not take SQLite's write lock."""
+    if not isinstance(update, Update):
+        return False
+    if update.pre_checkout_query is not None:
+        return True  # answered within 10 s: must not queue behind writers
+    if update.callback_query is not None:
+        return bool(READ_ONLY_BUTTONS.match(update.callback_query.data or ""))
+    message = update.message
+    if message is not None and message.text and message.text.startswith("/"):
+        command = message.text.split(maxsplit=1)[0].split("@", 1)[0].lower()
+        return command in READ_ONLY_COMMANDS
+    return False
 
 
 class CustomerContextMiddleware(BaseMiddleware):
@@ -50,8 +80,10 @@ class CustomerContextMiddleware(BaseMiddleware):
             return None  # groups: the cabinet is one-to-one; stay silent
         actor = Actor(ActorKind.CUSTOMER, None, f"telegram:{user.id}")
         async with unit_of_work(self.sessions, actor=actor, clock=self.clock) as session:
+            if reads_only(event):
+                await session.connection(execution_options=_read_only_options(session))
             who = await resolve(session, user, default_language=self.default_language)
             data["session"] = session
             data["who"] = who
-            data["tr"] = translator(who.language)
+            data["_"] = translator(who.language)
             return await handler(event, data)

@@ -1,21 +1,26 @@
 """Order status pushes: outbox events → a short message to the customer's Telegram.
 
-Registered by ``firma/worker.py``. A customer marked unreachable (blocked the bot) gets
-nothing; a 403 while sending marks them (``TelegramLimits``) and is not retried.
+Registered by ``firma/worker.py``. Exactly one push per (event, chat): the row is
+reserved before sending (``crm_core.cart.pushes``), so an event the outbox hands over
+again after a worker restart pushes nothing twice. A customer marked unreachable
+(blocked the bot) gets nothing; a 403 while sending marks them (``TelegramLimits``)
+and is not retried; any other failure is retried with the event.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramForbiddenError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import pick_language, translator
+from bot.i18n import Translate, pick_language, translator
 from bot.views import rub
-from crm_core.cart.telegram import customer_telegram_ids, find_telegram_link
+from crm_core.cart.pushes import BLOCKED, SENT, finish_push, forget_push, reserve_push
+from crm_core.cart.telegram import customer_chats
 from crm_core.context import Clock
 from crm_core.db import unit_of_work
 
@@ -31,38 +36,53 @@ def bot_subscribers(
 ) -> dict[str, list]:
     """Topic → subscriber for the worker."""
 
-    async def recipients(customer_id: int | None) -> list[tuple[int, str]]:
+    async def push(event, customer_id: int | None, text_of: Callable[[Translate], str]) -> None:
         if customer_id is None:
-            return []
+            return
         async with unit_of_work(sessions, clock=clock) as session:
-            ids = await customer_telegram_ids(session, customer_id)
-            out = []
-            for telegram_id in ids:
-                link = await find_telegram_link(session, telegram_id)
-                out.append((telegram_id, pick_language(link.language, default=default_language)))
-            return out
-
-    async def push(customer_id: int | None, text_of) -> None:
-        for telegram_id, language in await recipients(customer_id):
+            chats = await customer_chats(session, customer_id)
+        for telegram_id, language in chats:
+            key = {"event_id": event.id, "telegram_id": telegram_id}
+            async with unit_of_work(sessions, clock=clock) as session:
+                if not await reserve_push(session, customer_id=customer_id, **key):
+                    continue  # pushed already (this event was handed over again)
+            text = text_of(translator(pick_language(language, default=default_language)))
             try:
-                await bot.send_message(telegram_id, text_of(translator(language)))
+                await bot.send_message(telegram_id, text)
             except TelegramForbiddenError:
                 log.info("telegram %s blocked the bot: push dropped", telegram_id)
+                status = BLOCKED
+            except Exception:
+                async with unit_of_work(sessions, clock=clock) as session:
+                    await forget_push(session, **key)
+                raise  # the outbox retries the event; chats already pushed are skipped
+            else:
+                status = SENT
+            async with unit_of_work(sessions, clock=clock) as session:
+                await finish_push(session, status=status, **key)
 
     async def state_changed(event) -> None:
         p = event.payload
         name = p.get("to_state_name") or p.get("to_state")
         await push(
-            p.get("customer_id"), lambda tr: tr("push_state", number=p["number"], state=name)
+            event,
+            p.get("customer_id"),
+            lambda _: _(
+                "Order {number}: the status is now {state}.", number=p["number"], state=name
+            ),
         )
 
     async def payment_received(event) -> None:
         p = event.payload
         amount = rub(Decimal(str(p["amount"])))
         await push(
+            event,
             p.get("customer_id"),
-            lambda tr: tr(
-                "push_paid", number=p["number"], amount=amount, percent=p["paid_percent"]
+            lambda _: _(
+                "Order {number}: payment of {amount} received, {percent}% paid.",
+                number=p["number"],
+                amount=amount,
+                percent=p["paid_percent"],
             ),
         )
 

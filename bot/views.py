@@ -33,9 +33,14 @@ def day(at: datetime, timezone: str) -> str:
     return at.astimezone(ZoneInfo(timezone)).strftime("%d.%m.%Y")
 
 
-def cart_text(tr: Translate, items: list[CartItem]) -> str:
+def cart_text(_: Translate, items: list[CartItem]) -> str:
     lines = [
-        tr("cart_line", name=i.product.name, quantity=qty(i.quantity), amount=rub(i.amount))
+        _(
+            "{name} × {quantity} = {amount}",
+            name=i.product.name,
+            quantity=qty(i.quantity),
+            amount=rub(i.amount),
+        )
         for i in items
     ]
-    return "\n".join([*lines, "", tr("cart_total", total=rub(cart_total(items)))])
+    return "\n".join([*lines, "", _("Total: {total}", total=rub(cart_total(items)))])

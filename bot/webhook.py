@@ -37,7 +37,7 @@ def webhook_router(runtime: BotRuntime) -> APIRouter:
         # Handled before answering, so Telegram sends this chat's next update only after
         # this one is done. A failing update is logged and still acknowledged: resent,
         # it would fail again and hold up the chat's later updates.
-        await runtime.feed(update)
-        return JSONResponse({"ok": True})
+        answer = await runtime.feed(update, in_response=True)
+        return JSONResponse(answer or {"ok": True})
 
     return router

@@ -26,7 +26,7 @@ def _content(message: Message) -> tuple[str, str | None, str | None]:
     return "text", message.text, None
 
 
-async def to_firm(message: Message, session: AsyncSession, who: Who, tr: Translate) -> None:
+async def to_firm(message: Message, session: AsyncSession, who: Who, _: Translate) -> None:
     if not who.linked:
         # A stranger who writes is a lead: the message must land on somebody's card.
         await record_intake(session, who)
@@ -61,7 +61,7 @@ async def to_firm(message: Message, session: AsyncSession, who: Who, tr: Transla
         },
     )
     await session.commit()
-    await message.answer(tr("message_received"))
+    await message.answer(_("Your message is with a manager, who will answer here."))
 
 
 def _free_text(message: Message) -> bool:

@@ -24,93 +24,109 @@ MAX_TEXT = 500
 
 
 async def begin(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, who: Who, tr: Translate
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, who: Who, _: Translate
 ) -> None:
     items = await cart_items(session, who.telegram_id)
     await session.commit()
     await query.answer()
     if not order_lines(items):
-        await send(query, tr("cart_empty"))
+        await send(query, _("Your cart is empty. Catalog: /catalog"))
         return
     if not who.linked:
         await state.set_state(Checkout.contact)
-        await send(query, tr("ask_contact"), keyboards.contact_request(tr))
+        await send(
+            query,
+            _("To place an order, please share your phone number."),
+            keyboards.contact_request(_),
+        )
         return
-    await _ask_delivery(query.bot, who, state, tr)
+    await _ask_delivery(query.bot, who, state, _)
 
 
-async def _ask_delivery(bot, who: Who, state: FSMContext, tr: Translate) -> None:
+async def _ask_delivery(bot, who: Who, state: FSMContext, _: Translate) -> None:
     await state.set_state(Checkout.delivery)
-    await bot.send_message(who.telegram_id, tr("ask_delivery"), reply_markup=keyboards.delivery(tr))
+    await bot.send_message(
+        who.telegram_id,
+        _("How do you want to receive the order?"),
+        reply_markup=keyboards.delivery(_),
+    )
 
 
 async def contact_given(
-    message: Message, state: FSMContext, session: AsyncSession, who: Who, tr: Translate
+    message: Message, state: FSMContext, session: AsyncSession, who: Who, _: Translate
 ) -> None:
-    if await start.contact(message, session, who, tr):
-        await _ask_delivery(message.bot, who, state, tr)
+    if await start.contact(message, session, who, _):
+        await _ask_delivery(message.bot, who, state, _)
 
 
-async def contact_missing(message: Message, tr: Translate) -> None:
-    await message.answer(tr("ask_contact"), reply_markup=keyboards.contact_request(tr))
+async def contact_missing(message: Message, _: Translate) -> None:
+    await message.answer(
+        _("To place an order, please share your phone number."),
+        reply_markup=keyboards.contact_request(_),
+    )
 
 
-async def pickup(query: CallbackQuery, state: FSMContext, tr: Translate) -> None:
+async def pickup(query: CallbackQuery, state: FSMContext, _: Translate) -> None:
     await state.update_data(address=None)
     await query.answer()
-    await _ask_comment(query, state, tr)
+    await _ask_comment(query, state, _)
 
 
-async def delivery(query: CallbackQuery, state: FSMContext, tr: Translate) -> None:
+async def delivery(query: CallbackQuery, state: FSMContext, _: Translate) -> None:
     await state.set_state(Checkout.address)
     await query.answer()
-    await send(query, tr("ask_address"), ReplyKeyboardRemove())
+    await send(query, _("Write the delivery address."), ReplyKeyboardRemove())
 
 
-async def address(message: Message, state: FSMContext, tr: Translate) -> None:
+async def address(message: Message, state: FSMContext, _: Translate) -> None:
     await state.update_data(address=message.text.strip()[:MAX_TEXT])
     await state.set_state(Checkout.comment)
-    await message.answer(tr("ask_comment"), reply_markup=keyboards.skip_comment(tr))
+    await message.answer(
+        _("A comment for the order? Write it or tap “Skip”."),
+        reply_markup=keyboards.skip_comment(_),
+    )
 
 
-async def _ask_comment(query: CallbackQuery, state: FSMContext, tr: Translate) -> None:
+async def _ask_comment(query: CallbackQuery, state: FSMContext, _: Translate) -> None:
     await state.set_state(Checkout.comment)
-    await send(query, tr("ask_comment"), keyboards.skip_comment(tr))
+    await send(
+        query, _("A comment for the order? Write it or tap “Skip”."), keyboards.skip_comment(_)
+    )
 
 
 async def comment(
-    message: Message, state: FSMContext, session: AsyncSession, who: Who, tr: Translate
+    message: Message, state: FSMContext, session: AsyncSession, who: Who, _: Translate
 ) -> None:
     await state.update_data(comment=message.text.strip()[:MAX_TEXT])
-    text = await _summary(session, who, state, tr)
-    await message.answer(text, reply_markup=keyboards.confirm(tr))
+    text = await _summary(session, who, state, _)
+    await message.answer(text, reply_markup=keyboards.confirm(_))
 
 
 async def skip_comment(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, who: Who, tr: Translate
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, who: Who, _: Translate
 ) -> None:
     await state.update_data(comment=None)
-    text = await _summary(session, who, state, tr)
+    text = await _summary(session, who, state, _)
     await query.answer()
-    await send(query, text, keyboards.confirm(tr))
+    await send(query, text, keyboards.confirm(_))
 
 
-async def _summary(session: AsyncSession, who: Who, state: FSMContext, tr: Translate) -> str:
+async def _summary(session: AsyncSession, who: Who, state: FSMContext, _: Translate) -> str:
     items = await cart_items(session, who.telegram_id)
     await session.commit()
     data = await state.get_data()
     await state.set_state(Checkout.confirm)
-    body = cart_text(tr, items)
-    return tr(
-        "summary",
+    body = cart_text(_, items)
+    return _(
+        "Your order:\n{lines}\nReceiving: {how}\nComment: {comment}",
         lines=body,
-        how=data.get("address") or tr("pickup_how"),
-        comment=data.get("comment") or tr("none"),
+        how=data.get("address") or _("pickup"),
+        comment=data.get("comment") or _("—"),
     )
 
 
 async def confirm(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, who: Who, tr: Translate
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, who: Who, _: Translate
 ) -> None:
     data = await state.get_data()
     items = await cart_items(session, who.telegram_id)
@@ -118,7 +134,7 @@ async def confirm(
     # Emptying the cart first settles a double tap: the second one finds nothing.
     if not lines or not await clear_cart(session, who.telegram_id):
         await state.clear()
-        await query.answer(tr("outdated"))
+        await query.answer(_("This button is outdated."))
         return
     customer_id = await ensure_customer(session, who)
     order = await create_order(
@@ -133,14 +149,22 @@ async def confirm(
     await session.commit()
     await state.clear()
     await query.answer()
-    markup = keyboards.orders(tr, [(order_id, f"№ {number}")], page=0, more=False)
-    await show(query, tr("order_created", number=number, total=rub(total)), markup)
+    markup = keyboards.orders(_, [(order_id, f"№ {number}")], page=0, more=False)
+    await show(
+        query,
+        _(
+            "Order {number} for {total} is placed. We will tell you when its status changes.",
+            number=number,
+            total=rub(total),
+        ),
+        markup,
+    )
 
 
-async def cancel(query: CallbackQuery, state: FSMContext, tr: Translate) -> None:
+async def cancel(query: CallbackQuery, state: FSMContext, _: Translate) -> None:
     await state.clear()
     await query.answer()
-    await show(query, tr("checkout_cancelled"))
+    await show(query, _("Checkout cancelled."))
 
 
 def _typed(message: Message) -> bool:

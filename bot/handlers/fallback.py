@@ -14,16 +14,16 @@ from bot.i18n import Translate, translator
 log = logging.getLogger(__name__)
 
 
-async def unknown(message: Message, tr: Translate) -> None:
+async def unknown(message: Message, _: Translate) -> None:
     if message.text and message.text.startswith("/"):
-        await message.answer(tr("unknown_command"))
+        await message.answer(_("I do not know that command. Commands: /help"))
     else:  # stickers, voice, locations, polls...
-        await message.answer(tr("unsupported"))
+        await message.answer(_("I understand text, photos and documents. Tell us how we can help."))
 
 
-async def stale_button(query: CallbackQuery, tr: Translate) -> None:
+async def stale_button(query: CallbackQuery, _: Translate) -> None:
     # A forged payload, a button of an old keyboard, or a step already done.
-    await query.answer(tr("outdated"))
+    await query.answer(_("This button is outdated."))
 
 
 async def on_error(event: ErrorEvent, **data) -> bool:
@@ -31,12 +31,12 @@ async def on_error(event: ErrorEvent, **data) -> bool:
     user = data.get("event_from_user")
     if user is None or isinstance(event.exception, TelegramForbiddenError):
         return True
-    tr: Translate = data.get("tr") or translator("ru")
+    _: Translate = data.get("_") or translator("ru")
     try:
         if event.update.callback_query is not None:
-            await event.update.callback_query.answer(tr("error"))
+            await event.update.callback_query.answer(_("Something went wrong, please retry."))
         else:
-            await data["bot"].send_message(user.id, tr("error"))
+            await data["bot"].send_message(user.id, _("Something went wrong, please retry."))
     except TelegramAPIError:
         pass  # telling them failed too; the log has it
     return True

@@ -3,10 +3,9 @@ its invoice PDF, and "repeat" (its goods back into the cart)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from aiogram import F, Router
 from aiogram.filters import Command
+from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +17,7 @@ from bot.handlers.common import send, show
 from bot.i18n import Translate
 from bot.identity import Who
 from bot.views import INDICATOR_EMOJI, day, qty, rub
+from crm_core.cart.charges import left_to_pay
 from crm_core.cart.service import change_quantity
 from crm_core.context import now
 from crm_core.customers.service import get_customer
@@ -48,24 +48,20 @@ async def own_order(session: AsyncSession, who: Who, order_id: int) -> Order | N
     return order if order.customer_id == who.customer_id else None
 
 
-def left_to_pay(order: Order) -> Decimal:
-    return order.total - order.paid_amount if order.category == StateCategory.OPEN else Decimal(0)
-
-
-async def _list(session: AsyncSession, who: Who, tr: Translate, config: BotConfig, page: int):
+async def _list(session: AsyncSession, who: Who, _: Translate, config: BotConfig, page: int):
     if who.customer_id is None:
-        return tr("orders_empty"), None
+        return _("No orders yet."), None
     items, total = await list_orders(
         session, customer_id=who.customer_id, limit=PAGE_SIZE, offset=page * PAGE_SIZE
     )
     if not items:
-        return tr("orders_empty"), None
+        return _("No orders yet."), None
     at = now(session)
     rows = [
         (
             o.id,
-            tr(
-                "order_button",
+            _(
+                "{emoji} {number} · {date} · {total}",
                 emoji=INDICATOR_EMOJI[indicator_of(o, at)],
                 number=o.number,
                 date=day(o.date, config.timezone),
@@ -76,13 +72,13 @@ async def _list(session: AsyncSession, who: Who, tr: Translate, config: BotConfi
         for o in items
     ]
     more = total > (page + 1) * PAGE_SIZE
-    return tr("orders_title"), keyboards.orders(tr, rows, page=page, more=more)
+    return _("Your orders:"), keyboards.orders(_, rows, page=page, more=more)
 
 
 async def orders(
-    message: Message, session: AsyncSession, who: Who, tr: Translate, config: BotConfig
+    message: Message, session: AsyncSession, who: Who, _: Translate, config: BotConfig
 ) -> None:
-    text, markup = await _list(session, who, tr, config, 0)
+    text, markup = await _list(session, who, _, config, 0)
     await session.commit()
     await message.answer(text, reply_markup=markup)
 
@@ -92,16 +88,16 @@ async def orders_page(
     callback_data: OrdersCb,
     session: AsyncSession,
     who: Who,
-    tr: Translate,
+    _: Translate,
     config: BotConfig,
-) -> None:
+) -> AnswerCallbackQuery | None:
     if not 0 <= callback_data.page <= 10_000:
-        await query.answer(tr("outdated"))
-        return
-    text, markup = await _list(session, who, tr, config, callback_data.page)
+        await query.answer(_("This button is outdated."))
+        return None
+    text, markup = await _list(session, who, _, config, callback_data.page)
     await session.commit()
-    await query.answer()
     await show(query, text, markup)
+    return query.answer()  # in the webhook's reply: one request fewer
 
 
 async def card(
@@ -109,16 +105,17 @@ async def card(
     callback_data: OrderCb,
     session: AsyncSession,
     who: Who,
-    tr: Translate,
+    _: Translate,
     config: BotConfig,
-) -> None:
+) -> AnswerCallbackQuery | None:
     order = await own_order(session, who, callback_data.order_id)
     if order is None:
-        await query.answer(tr("not_found"))
-        return
+        await query.answer(_("Not found."))
+        return None
     lines = "\n".join(f"• {x.name} × {qty(x.quantity)} = {rub(x.amount)}" for x in order.lines)
-    text = tr(
-        "order_card",
+    text = _(
+        "{emoji} Order {number} of {date}\nStatus: {state}\n{lines}\nTotal: {total}\n"
+        "Paid: {paid}% · Shipped: {shipped}%",
         emoji=INDICATOR_EMOJI[indicator_of(order, now(session))],
         number=order.number,
         date=day(order.date, config.timezone),
@@ -131,11 +128,11 @@ async def card(
     left = left_to_pay(order)
     pay = left if left > 0 and config.payment_provider_token else None
     markup = keyboards.order_card(
-        tr, order, pay_amount=pay, pdf=order.category != StateCategory.CANCELLED and order.total > 0
+        _, order, pay_amount=pay, pdf=order.category != StateCategory.CANCELLED and order.total > 0
     )
     await session.commit()
-    await query.answer()
     await show(query, text, markup)
+    return query.answer()
 
 
 async def invoice_pdf(
@@ -143,20 +140,20 @@ async def invoice_pdf(
     callback_data: OrderCb,
     session: AsyncSession,
     who: Who,
-    tr: Translate,
+    _: Translate,
     config: BotConfig,
 ) -> None:
     order = await own_order(session, who, callback_data.order_id)
     if order is None or order.category == StateCategory.CANCELLED or order.total <= 0:
-        await query.answer(tr("not_found"))
+        await query.answer(_("Not found."))
         return
-    invoices, _ = await list_invoices(session, order.id)
+    invoices, _total = await list_invoices(session, order.id)
     if invoices:
         invoice = invoices[-1]
     elif left_to_pay(order) > 0:
         invoice = await get_invoice(session, (await create_invoice(session, order.id)).id)
     else:
-        await query.answer(tr("not_found"))
+        await query.answer(_("Not found."))
         return
     order = await get_order(session, order.id)
     customer = await get_customer(session, order.customer_id)
@@ -170,11 +167,11 @@ async def invoice_pdf(
 
 
 async def repeat(
-    query: CallbackQuery, callback_data: OrderCb, session: AsyncSession, who: Who, tr: Translate
+    query: CallbackQuery, callback_data: OrderCb, session: AsyncSession, who: Who, _: Translate
 ) -> None:
     order = await own_order(session, who, callback_data.order_id)
     if order is None:
-        await query.answer(tr("not_found"))
+        await query.answer(_("Not found."))
         return
     for line in order.lines:
         if line.product_id is None:
@@ -183,9 +180,9 @@ async def repeat(
             await change_quantity(session, who.telegram_id, line.product_id, line.quantity)
         except DomainError:
             continue  # gone from the catalog since: the rest still goes in
-    text, markup = await render_cart(session, who, tr)
+    text, markup = await render_cart(session, who, _)
     await session.commit()
-    await query.answer(tr("repeated"))
+    await query.answer(_("The order's goods are in your cart."))
     await send(query, text, markup)
 
 

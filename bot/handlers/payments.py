@@ -13,15 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import OrderCb
 from bot.config import BotConfig
-from bot.handlers.orders import left_to_pay, own_order
+from bot.handlers.orders import own_order
 from bot.i18n import Translate
 from bot.identity import Who
 from bot.views import rub
-from crm_core.errors import DomainError
-from crm_core.orders.service import register_payment
+from crm_core.cart.charges import CURRENCY, left_to_pay, settle_telegram_charge
 
 log = logging.getLogger(__name__)
-CURRENCY = "RUB"
 PAYLOAD = re.compile(r"^order:(\d{1,18})$")
 
 
@@ -39,37 +37,37 @@ async def pay(
     callback_data: OrderCb,
     session: AsyncSession,
     who: Who,
-    tr: Translate,
+    _: Translate,
     config: BotConfig,
 ) -> None:
     if not config.payment_provider_token:
-        await query.answer(tr("outdated"))  # a button from when payments were on
+        await query.answer(_("This button is outdated."))  # a button from when payments were on
         return
     order = await own_order(session, who, callback_data.order_id)
     if order is None:
-        await query.answer(tr("not_found"))
+        await query.answer(_("Not found."))
         return
     left = left_to_pay(order)
     await session.commit()
     if left <= 0:
-        await query.answer(tr("not_payable"))
+        await query.answer(_("This order cannot be paid now."))
         return
     await query.answer()
     await query.bot.send_invoice(
         chat_id=query.from_user.id,
-        title=tr("invoice_title", number=order.number),
-        description=tr("invoice_description", number=order.number),
+        title=_("Order {number}", number=order.number),
+        description=_("Payment for order {number}", number=order.number),
         payload=f"order:{order.id}",
         provider_token=config.payment_provider_token,
         currency=CURRENCY,
         prices=[
-            LabeledPrice(label=tr("invoice_title", number=order.number), amount=_kopecks(left))
+            LabeledPrice(label=_("Order {number}", number=order.number), amount=_kopecks(left))
         ],
     )
 
 
 async def pre_checkout(
-    query: PreCheckoutQuery, session: AsyncSession, who: Who, tr: Translate
+    query: PreCheckoutQuery, session: AsyncSession, who: Who, _: Translate
 ) -> None:
     """Telegram waits at most 10 s for this answer: one order read, then the answer."""
     order_id = _order_id(query.invoice_payload)
@@ -84,36 +82,46 @@ async def pre_checkout(
     if ok:
         await query.answer(ok=True)
     else:
-        await query.answer(ok=False, error_message=tr("not_payable"))
+        await query.answer(ok=False, error_message=_("This order cannot be paid now."))
 
 
-async def paid(message: Message, session: AsyncSession, who: Who, tr: Translate) -> None:
+async def paid(message: Message, session: AsyncSession, who: Who, _: Translate) -> None:
+    """Telegram took the money: the core registers it, or keeps it for a manager."""
     payment = message.successful_payment
     order_id = _order_id(payment.invoice_payload)
     order = await own_order(session, who, order_id) if order_id else None
-    if order is None:
-        log.error("telegram payment %s for an unknown order", payment.telegram_payment_charge_id)
-        await message.answer(tr("error"))
-        return
-    amount = Decimal(payment.total_amount) / 100
-    try:
-        await register_payment(
-            session,
-            order.id,
-            amount=amount,
-            method="telegram",
-            external_id=f"telegram:{payment.telegram_payment_charge_id}",
-        )
-    except DomainError as exc:
-        # Charged but refused by the core (e.g. closed meanwhile): a person must look.
-        log.error("telegram payment %s not registered: %s", payment.telegram_payment_charge_id, exc)
-        await message.answer(tr("error"))
-        return
-    number = order.number
-    await session.commit()
-    await message.answer(
-        tr("paid_thanks", amount=rub(amount.quantize(Decimal("0.01"))), number=number)
+    result = await settle_telegram_charge(
+        session,
+        charge_id=payment.telegram_payment_charge_id,
+        provider_charge_id=payment.provider_payment_charge_id,
+        telegram_id=who.telegram_id,
+        payload=payment.invoice_payload,
+        order_id=order.id if order is not None else None,
+        customer_id=who.customer_id,
+        amount_minor=payment.total_amount,
+        currency=payment.currency,
     )
+    await session.commit()
+    amount = rub(result.charge.amount)
+    if result.registered:
+        text = _(
+            "Payment of {amount} for order {number} received. Thank you!",
+            amount=amount,
+            number=result.order_number,
+        )
+    else:
+        if result.created:
+            log.error(
+                "telegram charge %s needs attention: %s",
+                result.charge.charge_id,
+                result.charge.reason,
+            )
+        text = _(
+            "We have received your payment of {amount}, but could not apply it to your order "
+            "automatically. The money is safe: a manager will sort it out and contact you.",
+            amount=amount,
+        )
+    await message.answer(text)
 
 
 def make_router() -> Router:

@@ -26,6 +26,7 @@ class Call:
     method: str
     params: dict[str, Any]
     status: int = 200
+    in_reply: bool = False  # made by returning it as the webhook's reply, not by a request
 
     @property
     def chat_id(self) -> int | None:
@@ -223,14 +224,26 @@ class FakeTelegram:
     async def post_update(
         self, webhook_url: str, update: dict[str, Any], secret: str | None
     ) -> int:
-        """POST an update to a webhook as Telegram does; returns the HTTP status."""
+        """POST an update to a webhook as Telegram does; returns the HTTP status. A method
+        in the reply body is executed (recorded as a call), as Telegram does."""
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
         async with (
             aiohttp.ClientSession() as http,
             http.post(webhook_url, json=update, headers=headers) as response,
         ):
-            await response.read()
+            body = await response.read()
+            if response.status == 200:
+                self.reply_in_response(json.loads(body or b"{}"))
             return response.status
+
+    def reply_in_response(self, body: Any) -> Call | None:
+        """A webhook's reply ``{"method": ..., params}``: Telegram makes that call."""
+        if not isinstance(body, dict) or not isinstance(body.get("method"), str):
+            return None
+        params = {k: v for k, v in body.items() if k != "method"}
+        call = Call(body["method"], params, in_reply=True)
+        self.calls.append(call)
+        return call
 
     # ------------------------------------------------------------ updates
 

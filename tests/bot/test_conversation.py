@@ -81,6 +81,8 @@ async def test_start_to_paid_order_with_status_push(served, fake_tg, ivan, mallo
     await post(ivan.taps(data_of(groups, "Инструмент")))
     products = fake_tg.last("editMessageText", ivan.id)
     assert "Инструмент" in products.text
+    # The button's answer rode back in the webhook's reply: one request, not two.
+    assert fake_tg.last("answerCallbackQuery").in_reply
     await post(ivan.taps(data_of(products, "Дрель")))
     card = fake_tg.last("sendMessage", ivan.id)
     assert "4 990.00 ₽" in card.text and "7 шт" in card.text
