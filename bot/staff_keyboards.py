@@ -20,32 +20,52 @@ ANSWERS_SHOWN = 10
 
 class StaffLeadCb(CallbackData, prefix="sl"):
     lead_id: int
-    action: str  # take, conv, convo (with an order), hide (pick a reason), hr (hide: reason)
+    # take, conv, convo (with an order), hide (pick a reason), hr (hide: reason),
+    # cb (call back: pick a time), cb1 (in 1 h), cbt (tomorrow 10:00), cbc (custom)
+    action: str
     arg: int = 0  # hr: the hide reason id
 
 
 class StaffReminderCb(CallbackData, prefix="sr"):
     kind: str  # e: event, t: task
     item_id: int
-    action: str  # done, s15, s60
+    action: str  # done, s15, s60, s1d (tomorrow), cx (cancel)
 
 
 def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
-def lead_actions(tr: Translate, lead_id: int, *, take: bool = True) -> InlineKeyboardMarkup:
+def lead_actions(_: Translate, lead_id: int, *, take: bool = True) -> InlineKeyboardMarkup:
     rows = []
     if take:
-        rows.append([_button(tr("btn_take"), StaffLeadCb(lead_id=lead_id, action="take"))])
+        rows.append([_button(_("🙋 Take"), StaffLeadCb(lead_id=lead_id, action="take"))])
     rows.append(
         [
-            _button(tr("btn_convert"), StaffLeadCb(lead_id=lead_id, action="conv")),
-            _button(tr("btn_convert_order"), StaffLeadCb(lead_id=lead_id, action="convo")),
+            _button(_("👤 Convert"), StaffLeadCb(lead_id=lead_id, action="conv")),
+            _button(_("🛒 Convert + order"), StaffLeadCb(lead_id=lead_id, action="convo")),
         ]
     )
-    rows.append([_button(tr("btn_hide"), StaffLeadCb(lead_id=lead_id, action="hide"))])
+    rows.append(
+        [
+            _button(_("📞 Call back…"), StaffLeadCb(lead_id=lead_id, action="cb")),
+            _button(_("🙈 Hide"), StaffLeadCb(lead_id=lead_id, action="hide")),
+        ]
+    )
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def callback_times(_: Translate, lead_id: int) -> InlineKeyboardMarkup:
+    """When to call back: in 1 h, tomorrow 10:00, or a time the manager writes."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _button(_("In 1 h"), StaffLeadCb(lead_id=lead_id, action="cb1")),
+                _button(_("Tomorrow 10:00"), StaffLeadCb(lead_id=lead_id, action="cbt")),
+            ],
+            [_button(_("Other time…"), StaffLeadCb(lead_id=lead_id, action="cbc"))],
+        ]
+    )
 
 
 def hide_reasons(lead_id: int, reasons: Iterable[tuple[int, str]]) -> InlineKeyboardMarkup:
@@ -56,25 +76,25 @@ def hide_reasons(lead_id: int, reasons: Iterable[tuple[int, str]]) -> InlineKeyb
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def reminder_actions(tr: Translate, kind: str, item_id: int) -> InlineKeyboardMarkup:
+def reminder_actions(_: Translate, kind: str, item_id: int) -> InlineKeyboardMarkup:
     k = "e" if kind == "event" else "t"
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                _button(tr("btn_done"), StaffReminderCb(kind=k, item_id=item_id, action="done")),
-                _button(
-                    tr("btn_snooze_15"), StaffReminderCb(kind=k, item_id=item_id, action="s15")
-                ),
-                _button(
-                    tr("btn_snooze_60"), StaffReminderCb(kind=k, item_id=item_id, action="s60")
-                ),
-            ]
+                _button(_("✅ Done"), StaffReminderCb(kind=k, item_id=item_id, action="done")),
+                _button(_("⏰ 15 min"), StaffReminderCb(kind=k, item_id=item_id, action="s15")),
+                _button(_("⏰ 1 h"), StaffReminderCb(kind=k, item_id=item_id, action="s60")),
+            ],
+            [
+                _button(_("⏰ Tomorrow"), StaffReminderCb(kind=k, item_id=item_id, action="s1d")),
+                _button(_("✖️ Cancel"), StaffReminderCb(kind=k, item_id=item_id, action="cx")),
+            ],
         ]
     )
 
 
 def lead_text(
-    tr: Translate,
+    _: Translate,
     *,
     repeat: bool,
     source: str,
@@ -87,7 +107,10 @@ def lead_text(
 ) -> str:
     """Source, name, contacts, the form's answers and the back-office link; plain text
     (Telegram makes phones and links tappable itself)."""
-    lines = [tr("lead_repeat" if repeat else "lead_new", source=source)]
+    if repeat:
+        lines = [_("🔁 Repeat request · {source}", source=source)]
+    else:
+        lines = [_("🆕 New lead · {source}", source=source)]
     if name:
         lines.append(name)
     lines += [f"📞 {p}" for p in phones]

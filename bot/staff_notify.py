@@ -1,92 +1,54 @@
 """New and repeated leads → the managers' Telegram, once per (outbox event, employee).
 
-Registered by ``firma/worker.py``. Recipients: the responsible employee when there is
-one, else every bound active employee (then "Take" gives the lead to whoever presses
-first). Each send is guarded by a delivery row (``crm_core.notifications``) committed
-before the send, so a redelivered event skips who already got it.
+Registered by ``firma/worker.py``. Recipients: the responsible employee when Telegram
+reaches them, else every bound active employee (then "Take" gives the lead to whoever
+presses first). The subscriber only queues rows (``crm_core.notifications``) in one
+transaction; ``bot.staff_sender`` sends them. A redelivered event queues nothing new.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramForbiddenError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import pick_language, translator
+from bot.i18n import translator
 from bot.staff_keyboards import lead_actions, lead_text
-from crm_core.context import Clock
+from bot.staff_plan import language_of, office_link, queue, recipients
+from crm_core.context import SYSTEM, Clock
 from crm_core.db import unit_of_work
-from crm_core.employees.invites import bound_employees, set_employee_unreachable
-from crm_core.models import Employee
-from crm_core.notifications.service import mark_failed, mark_sent, reserve
+from crm_core.models import Lead
+
+__all__ = ["office_link", "staff_subscribers"]
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    row_id: int
-    chat_id: int
-    language: str
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 
 
-def office_link(office_url: str, what: str, ident: int) -> str:
-    return f"{office_url.rstrip('/')}/office/{what}/{ident}"
+def _answers(payload: dict) -> dict:
+    """``lead.created`` carries ``answers``; ``lead.merged`` the door's ``data`` (a form
+    nests its answers there)."""
+    if payload.get("answers"):
+        return dict(payload["answers"])
+    data = payload.get("data") or {}
+    nested = data.get("answers") if isinstance(data, dict) else None
+    return dict(nested) if isinstance(nested, dict) else dict(data)
 
 
 def staff_subscribers(
-    bot: Bot,
+    bot: Bot | None,
     sessions: async_sessionmaker[AsyncSession],
     *,
     office_url: str,
     clock: Clock | None = None,
     default_language: str = "ru",
+    on_queued: Callable[[], None] | None = None,
 ) -> dict[str, list]:
-    """Topic → subscriber for the worker."""
-
-    async def recipients(session: AsyncSession, responsible_id: int | None) -> list[Employee]:
-        if responsible_id is None:
-            return await bound_employees(session)
-        employee = await session.get(Employee, responsible_id)
-        reachable = (
-            employee is not None
-            and employee.active
-            and employee.telegram_user_id is not None
-            and not employee.telegram_unreachable
-        )
-        return [employee] if reachable else []
-
-    async def plan(event, lead_id: int | None, responsible_id: int | None) -> list[Delivery]:
-        async with unit_of_work(sessions, clock=clock) as session:
-            out = []
-            for employee in await recipients(session, responsible_id):
-                row_id = await reserve(
-                    session,
-                    outbox_event_id=event.id,
-                    employee_id=employee.id,
-                    chat_id=employee.telegram_user_id,
-                    topic=event.topic,
-                    lead_id=lead_id,
-                )
-                if row_id is not None:
-                    language = pick_language(employee.language, default=default_language)
-                    out.append(Delivery(row_id, employee.telegram_user_id, language))
-            return out  # committed: the rows exist before any message leaves
-
-    async def deliver(delivery: Delivery, text: str, markup) -> None:
-        try:
-            sent = await bot.send_message(delivery.chat_id, text, reply_markup=markup)
-        except TelegramForbiddenError:
-            log.info("employee chat %s blocked the bot", delivery.chat_id)
-            async with unit_of_work(sessions, clock=clock) as session:
-                await mark_failed(session, delivery.row_id)
-                await set_employee_unreachable(session, delivery.chat_id)
-            return
-        async with unit_of_work(sessions, clock=clock) as session:
-            await mark_sent(session, delivery.row_id, message_id=sent.message_id)
+    """Topic → subscriber for the worker (``bot`` is unused: the sender sends)."""
+    del bot
 
     async def lead_event(event) -> None:
         p = event.payload
@@ -99,35 +61,45 @@ def staff_subscribers(
             if lead_id is not None
             else office_link(office_url, "customers", customer_id)
         )
-        # A merge into an open lead keeps its responsible; the payload may not say it.
-        responsible_id = p.get("responsible_id")
-        if repeat and lead_id is not None and responsible_id is None:
-            responsible_id = await _lead_responsible(lead_id)
-        for delivery in await plan(event, lead_id, responsible_id):
-            tr = translator(delivery.language)
-            text = lead_text(
-                tr,
-                repeat=repeat,
-                source=str(p.get("source") or ""),
-                name=p.get("name"),
-                phones=p.get("phones") or (),
-                emails=p.get("emails") or (),
-                answers=p.get("answers") or p.get("data"),
-                url=url,
-            )
-            # Buttons only for an open lead; a merge into a customer is information.
-            markup = (
-                lead_actions(tr, lead_id, take=responsible_id is None)
-                if lead_id is not None
-                else None
-            )
-            await deliver(delivery, text, markup)
-
-    async def _lead_responsible(lead_id: int) -> int | None:
-        from crm_core.models import Lead
-
-        async with unit_of_work(sessions, clock=clock) as session:
-            lead = await session.get(Lead, lead_id)
-            return lead.responsible_id if lead is not None else None
+        answers = _answers(p)
+        source = " · ".join(str(x) for x in (p.get("source"), p.get("source_detail")) if x)
+        utm = {k: p[k] for k in UTM_KEYS if p.get(k)}
+        queued = 0
+        async with unit_of_work(sessions, actor=SYSTEM, clock=clock) as session:
+            # A merge into an open lead keeps its responsible; the payload may not say it.
+            responsible_id = p.get("responsible_id")
+            if lead_id is not None and responsible_id is None and repeat:
+                lead = await session.get(Lead, lead_id)
+                responsible_id = lead.responsible_id if lead is not None else None
+            employees, shared = await recipients(session, responsible_id)
+            for employee in employees:
+                language = language_of(employee, default_language)
+                _ = translator(language)
+                text = lead_text(
+                    _,
+                    repeat=repeat,
+                    source=source,
+                    name=p.get("name"),
+                    phones=p.get("phones") or (),
+                    emails=p.get("emails") or (),
+                    answers=answers | utm,
+                    url=url,
+                )
+                # Buttons only for an open lead; a merge into a customer is information.
+                markup = lead_actions(_, lead_id, take=shared) if lead_id is not None else None
+                row = await queue(
+                    session,
+                    employee,
+                    key=f"outbox:{event.id}",
+                    topic=event.topic,
+                    text=text,
+                    markup=markup,
+                    language=language,
+                    outbox_event_id=event.id,
+                    lead_id=lead_id,
+                )
+                queued += row is not None
+        if queued and on_queued is not None:
+            on_queued()
 
     return {"lead.created": [lead_event], "lead.merged": [lead_event]}

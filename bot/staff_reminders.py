@@ -1,10 +1,11 @@
-"""The worker's reminder step: due reminders of events and tasks → the employee's chat.
+"""The worker's reminder step: due reminders of events and tasks → the send queue.
 
-``claim_reminders`` marks a batch as reminded and the messages go out in the same
-transaction, so a worker that dies before committing leaves them due for the next pass
-(only those already sent in that batch may repeat). A send that fails for a network
-reason releases its reminder for the next pass; a 403 marks the employee unreachable.
-Batches are small because on SQLite the transaction holds the write lock while sending.
+``claim_reminders`` marks a batch as reminded and, in the same transaction, one row per
+reminder is queued in ``staff_notifications`` (key ``reminder:<kind>:<id>:<minute>``);
+nothing is sent inside that transaction. A worker that dies before committing leaves
+the reminders due; after committing, the rows are there and ``bot.staff_sender`` sends
+them — also after a restart, then marked late. Two workers never queue one reminder
+twice: the claim is a conditional UPDATE and the row key is unique per employee.
 """
 
 from __future__ import annotations
@@ -12,79 +13,85 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import pick_language, translator
+from bot.i18n import translator
 from bot.staff_keyboards import reminder_actions
+from bot.staff_plan import language_of, queue, reachable
 from crm_core.context import SYSTEM, Clock, now
 from crm_core.db import unit_of_work
-from crm_core.employees.invites import set_employee_unreachable
 from crm_core.events.reminders import Reminder, claim_reminders
 from crm_core.models import Employee
-from crm_core.notifications.actions import counterpart, release_reminder
+from crm_core.notifications.actions import counterpart, next_reminder_at
 
 log = logging.getLogger(__name__)
 
 
-class ReminderSender:
+def reminder_key(r: Reminder) -> str:
+    return f"reminder:{r.kind}:{r.id}:{int(r.remind_at.timestamp())}"
+
+
+class ReminderPlanner:
     def __init__(
         self,
-        bot: Bot,
         sessions: async_sessionmaker[AsyncSession],
         *,
         clock: Clock | None = None,
-        batch_size: int = 20,
-        late_after: timedelta = timedelta(minutes=5),
+        batch_size: int = 200,
         interval: float = 10.0,
         default_language: str = "ru",
+        on_queued: Callable[[], None] | None = None,
     ) -> None:
-        self.bot, self.sessions, self.clock = bot, sessions, clock
-        self.batch_size, self.late_after, self.interval = batch_size, late_after, interval
+        self.sessions, self.clock = sessions, clock
+        self.batch_size, self.interval = batch_size, interval
         self.default_language = default_language
+        self.on_queued = on_queued
 
     async def _text(self, session: AsyncSession, r: Reminder, employee: Employee) -> str:
-        tr = translator(pick_language(employee.language, default=self.default_language))
+        _ = translator(language_of(employee, self.default_language))
         tz = ZoneInfo(employee.timezone)
         at = (r.at or r.remind_at).astimezone(tz).strftime("%d.%m %H:%M")
-        what = tr("reminder_event" if r.kind == "event" else "reminder_task")
-        lines = [tr("reminder", what=what, subject=r.subject or "—", at=at)]
+        what = _("Event") if r.kind == "event" else _("Task")
+        lines = [_("🔔 {what}: {subject}\n🕒 {at}", what=what, subject=r.subject or "—", at=at)]
         name, phone = await counterpart(session, customer_id=r.customer_id, lead_id=r.lead_id)
         if name or phone:
-            lines.append(tr("reminder_with", name=name or "", phone=phone or "").strip())
-        if now(session) - r.remind_at > self.late_after:
-            due = r.remind_at.astimezone(tz).strftime("%d.%m %H:%M")
-            lines.append(tr("reminder_late", due=due))
+            lines.append(_("With: {name} {phone}", name=name or "", phone=phone or "").strip())
         return "\n".join(lines)
 
     async def run_once(self) -> int:
-        """Send one batch of due reminders; returns how many were claimed."""
+        """Claim one batch of due reminders and queue their messages; returns how many
+        reminders were claimed. A late one is marked late by the sender."""
+        queued = 0
         async with unit_of_work(self.sessions, actor=SYSTEM, clock=self.clock) as session:
             claimed = await claim_reminders(session, limit=self.batch_size)
+            employees = {}
             for r in claimed:
-                employee = await session.get(Employee, r.employee_id) if r.employee_id else None
-                if employee is None or employee.telegram_user_id is None:
-                    continue  # nobody to tell in Telegram: the calendar still shows it
-                if employee.telegram_unreachable or not employee.active:
-                    continue
-                tr = translator(pick_language(employee.language, default=self.default_language))
-                text = await self._text(session, r, employee)
-                try:
-                    await self.bot.send_message(
-                        employee.telegram_user_id,
-                        text,
-                        reply_markup=reminder_actions(tr, r.kind, r.id),
-                    )
-                except TelegramForbiddenError:
-                    await set_employee_unreachable(session, employee.telegram_user_id)
-                except (TelegramAPIError, OSError, TimeoutError):
-                    log.warning("reminder %s %s not sent; retried next pass", r.kind, r.id)
-                    await release_reminder(session, kind=r.kind, item_id=r.id)
-            return len(claimed)
+                if r.employee_id is None:
+                    continue  # nobody's calendar: nothing to tell in Telegram
+                if r.employee_id not in employees:
+                    employees[r.employee_id] = await session.get(Employee, r.employee_id)
+                employee = employees[r.employee_id]
+                if not reachable(employee):
+                    continue  # the calendar and the agenda still show it
+                language = language_of(employee, self.default_language)
+                row = await queue(
+                    session,
+                    employee,
+                    key=reminder_key(r),
+                    topic=f"reminder.{r.kind}",
+                    text=await self._text(session, r, employee),
+                    markup=reminder_actions(translator(language), r.kind, r.id),
+                    language=language,
+                    lead_id=r.lead_id,
+                    due_at=r.remind_at,
+                )
+                queued += row is not None
+        if queued and self.on_queued is not None:
+            self.on_queued()
+        return len(claimed)
 
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
@@ -97,4 +104,17 @@ class ReminderSender:
             if claimed >= self.batch_size:
                 continue  # more are due: no pause
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.interval)
+                await asyncio.wait_for(stop.wait(), timeout=await self._pause())
+
+    async def _pause(self) -> float:
+        """Until the next reminder falls due, at most ``interval`` seconds."""
+        try:
+            async with unit_of_work(self.sessions, actor=SYSTEM, clock=self.clock) as session:
+                upcoming = await next_reminder_at(session)
+                at = now(session)
+        except Exception:
+            log.exception("looking up the next reminder failed")
+            return self.interval
+        if upcoming is None:
+            return self.interval
+        return max(0.05, min(self.interval, (upcoming - at).total_seconds()))

@@ -207,6 +207,14 @@ def _summary(item: LeadInput) -> dict[str, Any]:
     return {k: v for k, v in summary.items() if v}
 
 
+def _answers(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A form's answers (its data nests them), else whatever the door gave as data."""
+    if not data:
+        return {}
+    nested = data.get("answers")
+    return dict(nested) if isinstance(nested, Mapping) else dict(data)
+
+
 def _merged_payload(item: LeadInput, lead_id: int | None, customer_id: int | None) -> dict:
     return {
         "lead_id": lead_id,
@@ -290,6 +298,10 @@ async def _new_lead(session: AsyncSession, item: LeadInput, state_id: int) -> Le
             "phones": list(item.contacts.phones),
             "emails": list(item.contacts.emails),
             "responsible_id": item.responsible_id,
+            # For the staff notification: which form, its answers, where the visitor came from.
+            "source_detail": item.source_detail,
+            "answers": _answers(item.data),
+            **{key: value for key, value in item.utm.items() if value},
         },
     )
     return lead

@@ -9,10 +9,12 @@ moment the second sees the first's result and is told who took it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_core.context import now
 from crm_core.leads.service import update_lead
 from crm_core.lookup import get_or_404
 from crm_core.models import (
@@ -21,9 +23,11 @@ from crm_core.models import (
     Customer,
     Employee,
     Event,
+    EventState,
     Lead,
     LeadResult,
     Task,
+    TaskState,
 )
 
 IN_WORK = "in_work"
@@ -41,12 +45,19 @@ async def take_lead(session: AsyncSession, lead_id: int, *, employee_id: int) ->
     lead = await get_or_404(session, Lead, lead_id, what="Lead", for_update=True)
     await session.refresh(lead)  # the locked row as committed, not a cached copy
     current = lead.responsible_id
-    if lead.result != LeadResult.OPEN or current not in (None, employee_id):
-        owner = await session.get(Employee, current) if current else None
+    owner = await session.get(Employee, current) if current else None
+    # A responsible Telegram cannot reach was never told: the lead went to everyone.
+    free = (
+        owner is None
+        or not owner.active
+        or owner.telegram_user_id is None
+        or owner.telegram_unreachable
+    )
+    if lead.result != LeadResult.OPEN or not (free or current == employee_id):
         return TakeOutcome(False, lead, owner, lead.result)
     lead = await update_lead(session, lead_id, responsible_id=employee_id, state=IN_WORK)
     me = await session.get(Employee, employee_id)
-    return TakeOutcome(current is None, lead, me, lead.result)
+    return TakeOutcome(current != employee_id, lead, me, lead.result)
 
 
 async def counterpart(
@@ -79,3 +90,21 @@ async def release_reminder(session: AsyncSession, *, kind: str, item_id: int) ->
         .values(reminded_at=None)
         .execution_options(synchronize_session=False)
     )
+
+
+async def next_reminder_at(session: AsyncSession) -> datetime | None:
+    """The earliest future minute a planned event's or open task's reminder is due
+    (the reminder step sleeps until then instead of polling)."""
+    at = now(session)
+    found = []
+    for model, open_state in ((Event, EventState.PLANNED), (Task, TaskState.OPEN)):
+        found.append(
+            await session.scalar(
+                select(func.min(model.remind_at)).where(
+                    model.remind_at > at,
+                    model.reminded_at.is_(None),
+                    model.state == open_state,
+                )
+            )
+        )
+    return min((f for f in found if f is not None), default=None)

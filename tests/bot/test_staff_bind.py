@@ -55,7 +55,14 @@ async def test_an_unbound_user_never_reaches_manager_functions(telegram, fake_tg
     assert "do not know that command" in fake_tg.last("sendMessage", mallory.id).text
     await telegram.feed(mallory.says("/leads"))
     assert "do not know that command" in fake_tg.last("sendMessage", mallory.id).text
-    for data in ("sl:1:take:0", "sl:1:conv:0", "sl:1:hr:1", "sr:t:1:done"):
+    for data in (
+        "sl:1:take:0",
+        "sl:1:conv:0",
+        "sl:1:hr:1",
+        "sl:1:cb1:0",
+        "sr:t:1:done",
+        "so:1:set:2",
+    ):
         await telegram.feed(mallory.taps(data))
         assert fake_tg.last("answerCallbackQuery").params["text"] == "This button is outdated."
     assert not fake_tg.of("setMyCommands")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from crm_core.leads.service import get_lead, intake_lead
 from crm_core.models import Lead, LeadResult, NotificationStatus, Order, StaffNotification
 from tests.bot.people import TgUser
-from tests.bot.staff_helpers import OFFICE, bind_manager, drain, staff_relay
+from tests.bot.staff_helpers import OFFICE, bind_manager, drain, staff_relay, staff_sender
 
 
 async def web_lead(uow, **extra) -> int:
@@ -36,8 +36,8 @@ async def test_lead_reaches_every_manager_once_and_the_first_take_wins(
 ):
     anna, boris, anna_id, boris_id = await managers(telegram, fake_tg, uow)
     lead_id = await web_lead(uow)
-    relay = staff_relay(telegram, sessions, clock)
-    await drain(relay)
+    relay, sender = staff_relay(telegram, sessions, clock), staff_sender(telegram, sessions, clock)
+    await drain(relay, sender)
     to_anna = fake_tg.last("sendMessage", anna.id)
     to_boris = fake_tg.last("sendMessage", boris.id)
     for call in (to_anna, to_boris):
@@ -60,6 +60,7 @@ async def test_lead_reaches_every_manager_once_and_the_first_take_wins(
     )
     for subscriber in relay.subscribers_for("lead.created"):
         await subscriber(event)
+    assert await sender.run_once() == 0
     assert len(fake_tg.of("sendMessage", anna.id)) == 2  # the bind greeting + one lead
 
     take = to_anna.button("🙋")["callback_data"]
@@ -81,7 +82,7 @@ async def test_lead_reaches_every_manager_once_and_the_first_take_wins(
 async def test_convert_with_order_then_a_stale_hide(telegram, fake_tg, uow, sessions, clock):
     anna, boris, _, _ = await managers(telegram, fake_tg, uow)
     lead_id = await web_lead(uow)
-    await drain(staff_relay(telegram, sessions, clock))
+    await drain(staff_relay(telegram, sessions, clock), staff_sender(telegram, sessions, clock))
     card = fake_tg.last("sendMessage", anna.id)
     await telegram.feed(anna.taps(card.button("🛒")["callback_data"]))
     assert "Клиент и заказ №" in fake_tg.last("editMessageText", anna.id).text
@@ -102,7 +103,7 @@ async def test_convert_with_order_then_a_stale_hide(telegram, fake_tg, uow, sess
 async def test_hide_with_a_reason_from_the_list(telegram, fake_tg, uow, sessions, clock):
     anna, _, _, _ = await managers(telegram, fake_tg, uow)
     lead_id = await web_lead(uow, responsible_id=None)
-    await drain(staff_relay(telegram, sessions, clock))
+    await drain(staff_relay(telegram, sessions, clock), staff_sender(telegram, sessions, clock))
     card = fake_tg.last("sendMessage", anna.id)
     await telegram.feed(anna.taps(card.button("🙈")["callback_data"]))
     reasons = fake_tg.last("editMessageReplyMarkup", anna.id)
@@ -119,7 +120,7 @@ async def test_a_responsible_manager_alone_gets_it_and_403_marks_unreachable(
     anna, boris, _, boris_id = await managers(telegram, fake_tg, uow)
     fake_tg.fail("sendMessage", status=403, chat_id=boris.id)
     await web_lead(uow, responsible_id=boris_id)
-    await drain(staff_relay(telegram, sessions, clock))
+    await drain(staff_relay(telegram, sessions, clock), staff_sender(telegram, sessions, clock))
     assert len(fake_tg.of("sendMessage", anna.id)) == 1  # only her greeting
     from crm_core.models import Employee
 

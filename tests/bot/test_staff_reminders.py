@@ -10,13 +10,23 @@ from crm_core.events.service import create_event
 from crm_core.models import Event, EventState, Task, TaskState
 from crm_core.tasks.service import create_task
 from tests.bot.people import TgUser
-from tests.bot.staff_helpers import bind_manager
+from tests.bot.staff_helpers import bind_manager, staff_sender
 
 
-def sender(telegram, sessions, clock):
-    from bot.staff_reminders import ReminderSender
+class sender:  # reads as the function it replaced
+    """The worker's reminder step: the planner queues, the staff sender sends."""
 
-    return ReminderSender(telegram.bot, sessions, clock=clock)
+    def __init__(self, telegram, sessions, clock) -> None:
+        from bot.staff_reminders import ReminderPlanner
+
+        self.planner = ReminderPlanner(sessions, clock=clock)
+        self.sender = staff_sender(telegram, sessions, clock)
+
+    async def run_once(self) -> int:
+        claimed = await self.planner.run_once()
+        while await self.sender.run_once():
+            pass
+        return claimed
 
 
 async def test_call_reminder_arrives_at_its_minute_and_snoozes(
@@ -108,3 +118,23 @@ async def test_today_and_leads(telegram, fake_tg, uow, clock):
     await telegram.feed(anna.says("/leads"))
     card = fake_tg.last("sendMessage", anna.id)
     assert "Пётр" in card.text and card.button("🙋")
+
+
+async def test_the_reminder_step_sleeps_until_the_next_one_is_due(uow, sessions, clock):
+    from bot.staff_reminders import ReminderPlanner
+    from crm_core.employees.service import create_employee
+
+    planner = ReminderPlanner(sessions, clock=clock, interval=10)
+    assert await planner._pause() == 10  # nothing planned: the interval
+    async with uow() as s:
+        anna = await create_employee(s, name="Anna", email="a@firm.ru")
+        await create_task(
+            s,
+            subject="Soon",
+            assignee_id=anna.id,
+            due_at=clock.now() + timedelta(hours=1),
+            remind_at=clock.now() + timedelta(seconds=3),
+        )
+    assert await planner._pause() == 3
+    clock.advance(timedelta(seconds=4))
+    assert await planner._pause() == 10  # due now: claimed by the next pass, not waited for
