@@ -18,11 +18,44 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class DkimConfig:
+    """DKIM signing of outgoing mail (RFC 6376) with a private key in PEM."""
+
+    selector: str
+    domain: str
+    private_key_path: str
+
+
+@dataclass(frozen=True)
+class SmsConfig:
+    # ``log`` (development: nothing leaves), ``smsru`` (SMS.ru JSON API).
+    provider: str = "log"
+    api_url: str | None = None  # default: the provider's own URL
+    api_key: str | None = None
+    sender: str | None = None  # an approved sender name, when the firm has one
+    timeout: float = 15.0
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str
+    api_url: str = "https://api.telegram.org"
+    # Telegram allows about 30 messages a second per bot; campaigns stay below.
+    max_rate: int = 25
+
+
+@dataclass(frozen=True)
 class MessagingConfig:
     mail_from: str = "Firma <noreply@localhost>"
     reply_to: str | None = None
     # None → the `log` transport (development, or a firm without a mail server).
     smtp: SmtpConfig | None = None
+    dkim: DkimConfig | None = None
+    sms: SmsConfig = SmsConfig()
+    telegram: TelegramConfig | None = None
     secret_key: str = "dev-secret-change-me"  # signs unsubscribe links
     public_url: str = "http://127.0.0.1:8000"
     timezone: str = "Europe/Moscow"
+    language: str = "ru"
+    # SMS campaigns send nothing from 21:00 to 09:00 in the firm's time zone.
+    sms_quiet_hours: tuple[int, int] = (21, 9)

@@ -11,7 +11,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from crm_core.context import actor_of, now
 from crm_core.customers.service import get_customer, own_contacts
@@ -19,7 +21,7 @@ from crm_core.errors import ValidationFailed
 from crm_core.invoices.firm import get_firm
 from crm_core.invoices.pdf import MONTHS
 from crm_core.invoices.words import rubles_in_words
-from crm_core.models import ContactKind, Customer, Employee, Order
+from crm_core.models import ContactKind, ContactPerson, Customer, Employee, Order
 from crm_core.orders.service import get_order
 
 
@@ -127,4 +129,44 @@ async def build_context(
         "order": order_vars(order) if order else None,
         "employee": {"name": employee.name, "email": employee.email} if employee else None,
         "today": now(session),
+    }
+
+
+async def build_contexts(
+    session: AsyncSession, customer_ids: list[int]
+) -> dict[int, dict[str, Any]]:
+    """The contexts of many customers in a few queries (a campaign batch): customers
+    with contacts, tags and contact persons in one go, the firm and the responsible
+    employees once, instead of a handful of queries per recipient."""
+    if not customer_ids:
+        return {}
+    customers = list(
+        await session.scalars(
+            select(Customer)
+            .where(Customer.id.in_(customer_ids))
+            .options(
+                selectinload(Customer.contacts),
+                selectinload(Customer.tags),
+                selectinload(Customer.contact_persons).selectinload(ContactPerson.contacts),
+            )
+        )
+    )
+    firm = await get_firm(session)
+    actor_employee = actor_of(session).employee_id
+    wanted = {actor_employee or c.responsible_id for c in customers} - {None}
+    employees = {
+        e.id: {"name": e.name, "email": e.email}
+        for e in await session.scalars(select(Employee).where(Employee.id.in_(wanted)))
+    }
+    today = now(session)
+    return {
+        c.id: {
+            "firm": dict(firm),
+            "customer": customer_vars(c),
+            "contact": _contact_vars(c),
+            "order": None,
+            "employee": employees.get(actor_employee or c.responsible_id),
+            "today": today,
+        }
+        for c in customers
     }

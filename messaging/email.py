@@ -11,12 +11,17 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email import message_from_bytes
 from email.message import EmailMessage
+from email.policy import default as default_policy
 from email.utils import format_datetime, getaddresses, make_msgid
 
 import aiosmtplib
+import dkim
 
-from messaging.config import MessagingConfig, SmtpConfig
+from messaging.config import DkimConfig, MessagingConfig, SmtpConfig
+from messaging.mime import address_header, header, render_mime
+from messaging.outcome import SendResult
 
 log = logging.getLogger(__name__)
 
@@ -40,41 +45,86 @@ class OutgoingEmail:
     attachments: list[Attachment] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class SendResult:
-    ok: bool
-    message_id: str
-    detail: str = ""
-    permanent: bool = False  # a failure that retrying will not fix
-
-
 def mail_domain(mail_from: str) -> str:
     addresses = getaddresses([mail_from])
     address = addresses[0][1] if addresses else ""
     return address.rpartition("@")[2] or "localhost"
 
 
+def render_email(
+    email: OutgoingEmail, *, mail_from: str, reply_to: str | None, at: datetime | None = None
+) -> tuple[bytes, str]:
+    """The message as bytes (CRLF) and its Message-ID: multipart/alternative (text,
+    HTML), wrapped in multipart/mixed with attachments."""
+    message_id = email.message_id or make_msgid(domain=mail_domain(mail_from))
+    lines = [address_header("From", mail_from), address_header("To", email.to)]
+    if reply_to:
+        lines.append(address_header("Reply-To", reply_to))
+    lines += [
+        header("Subject", email.subject),
+        header("Date", format_datetime(at or datetime.now(UTC))),
+        header("Message-ID", message_id),
+    ]
+    lines += [header(name, value) for name, value in email.headers.items()]
+    raw = render_mime(
+        lines,
+        text=email.text,
+        html=email.html,
+        attachments=[(a.filename, a.content, a.mime_type) for a in email.attachments],
+    )
+    return raw, message_id
+
+
 def build_message(
     email: OutgoingEmail, *, mail_from: str, reply_to: str | None, at: datetime | None = None
 ) -> EmailMessage:
-    """multipart/alternative (text, HTML), wrapped in multipart/mixed with attachments."""
-    message = EmailMessage()
-    message["From"] = mail_from
-    message["To"] = email.to
-    if reply_to:
-        message["Reply-To"] = reply_to
-    message["Subject"] = email.subject
-    message["Date"] = format_datetime(at or datetime.now(UTC))
-    message["Message-ID"] = email.message_id or make_msgid(domain=mail_domain(mail_from))
-    for name, value in email.headers.items():
-        message[name] = value
-    message.set_content(email.text)
-    if email.html is not None:
-        message.add_alternative(email.html, subtype="html")
-    for item in email.attachments:
-        main, _, sub = item.mime_type.partition("/")
-        message.add_attachment(item.content, maintype=main, subtype=sub, filename=item.filename)
-    return message
+    """The same message parsed back (the log transport keeps these for reading)."""
+    raw, _message_id = render_email(email, mail_from=mail_from, reply_to=reply_to, at=at)
+    return message_from_bytes(raw, policy=default_policy)
+
+
+# Signed when present: what a receiver shows or uses to thread and unsubscribe.
+DKIM_HEADERS = (
+    b"from",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"reply-to",
+    b"mime-version",
+    b"content-type",
+    b"list-unsubscribe",
+    b"list-unsubscribe-post",
+)
+
+
+class DkimSigner:
+    """Signs whole messages with the firm's key (rsa-sha256, relaxed/simple)."""
+
+    def __init__(self, config: DkimConfig) -> None:
+        self.config = config
+        with open(config.private_key_path, "rb") as fp:
+            self.key = fp.read()
+
+    def sign(self, raw: bytes) -> bytes:
+        present = {
+            line.split(b":", 1)[0].strip().lower()
+            for line in raw.split(b"\r\n\r\n")[0].split(b"\r\n")
+        }
+        headers = [h for h in DKIM_HEADERS if h in present]
+        signature = dkim.sign(
+            raw,
+            self.config.selector.encode(),
+            self.config.domain.encode(),
+            self.key,
+            include_headers=headers,
+        )
+        return signature + raw
+
+
+def envelope_sender(mail_from: str) -> str:
+    addresses = getaddresses([mail_from])
+    return addresses[0][1] if addresses else mail_from
 
 
 class LogTransport:
@@ -105,6 +155,8 @@ class SmtpTransport:
         self.smtp: SmtpConfig = config.smtp
         self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
         self._slots = asyncio.Semaphore(self.smtp.pool_size)
+        self.signer = DkimSigner(config.dkim) if config.dkim else None
+        self._sender = envelope_sender(config.mail_from)
 
     async def _connect(self) -> aiosmtplib.SMTP:
         smtp = self.smtp
@@ -121,21 +173,26 @@ class SmtpTransport:
         return client
 
     async def send(self, email: OutgoingEmail) -> SendResult:
-        message = build_message(
+        raw, message_id = render_email(
             email, mail_from=self.config.mail_from, reply_to=self.config.reply_to
         )
-        message_id = message["Message-ID"]
+        if self.signer is not None:
+            raw = self.signer.sign(raw)
         async with self._slots:
             client = self._idle.get_nowait() if not self._idle.empty() else None
             try:
                 if client is None or not client.is_connected:
                     client = await self._connect()
-                errors, answer = await client.send_message(message)
+                errors, answer = await client.sendmail(self._sender, [email.to], raw)
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 self._keep(client)
                 refused = exc.recipients[0] if exc.recipients else None
                 code = refused.code if refused else 550
-                return SendResult(False, message_id, str(exc), permanent=code >= 500)
+                detail = f"{code} {refused.message}" if refused else str(exc)
+                # Refused at RCPT for good: the address is bad, not just this message.
+                return SendResult(
+                    False, message_id, detail, permanent=code >= 500, bad_address=code >= 500
+                )
             except aiosmtplib.SMTPResponseException as exc:
                 self._keep(client)
                 detail = f"{exc.code} {exc.message}"
@@ -147,7 +204,9 @@ class SmtpTransport:
             self._keep(client)
         if errors:
             address, (code, text) = next(iter(errors.items()))
-            return SendResult(False, message_id, f"{address}: {code} {text}", permanent=code >= 500)
+            bad = code >= 500
+            detail = f"{address}: {code} {text}"
+            return SendResult(False, message_id, detail, permanent=bad, bad_address=bad)
         return SendResult(True, message_id, answer)
 
     def _keep(self, client: aiosmtplib.SMTP | None) -> None:

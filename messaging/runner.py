@@ -1,75 +1,122 @@
 """The campaign worker: claims pending delivery rows, sends, records each result.
 
 Nothing lost, nothing doubled:
-- A row is claimed (pending → sending, with ``claimed_at``) in a short transaction
-  that commits before any mail leaves; PostgreSQL workers skip each other's rows
+- Rows are claimed (pending → sending, with ``claimed_at``) in a short transaction
+  that commits before any message leaves; PostgreSQL workers skip each other's rows
   (``FOR UPDATE SKIP LOCKED``), SQLite serialises writers (``BEGIN IMMEDIATE``).
-- Each result is committed right after its send, so a killed worker leaves at most
-  the one message it had in flight as ``sending``. When its lease runs out the row
-  goes back to pending and is sent again — with the same ``Message-ID`` (derived
-  from campaign and recipient), so the receiver can drop the copy.
+- Up to ``concurrency`` messages are in flight at once. A send slot is given back
+  only once its result is committed (results are committed in groups, one
+  transaction for whatever finished meanwhile), so a killed worker leaves at most
+  ``concurrency`` rows sent but not recorded. When their lease runs out they go back
+  to pending and are sent again — with the same ``Message-ID`` (derived from campaign
+  and recipient), so the receiver can drop the copy.
 - A row marked sent is never claimed again.
+- A claim is about one second of sending, and between sends the worker re-reads the
+  campaign's state every quarter second: pause and cancel take effect within a
+  second; claimed rows not yet sent go back to pending.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
-import hashlib
-import hmac
 import logging
-import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from crm_core.cart.telegram import set_telegram_unreachable
 from crm_core.context import SYSTEM, Clock, now
-from crm_core.db import unit_of_work
-from crm_core.models import Campaign, CampaignState, Channel, Delivery, DeliveryStatus, Template
+from crm_core.db import READ_ONLY, unit_of_work
+from crm_core.models import (
+    Campaign,
+    CampaignState,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    SuppressedAddress,
+    Template,
+)
 from messaging.campaigns import begin_sending
+from messaging.channels import ChannelSenders, campaign_message_id
 from messaging.config import MessagingConfig
-from messaging.context import build_context
-from messaging.email import EmailTransport, OutgoingEmail, SendResult, mail_domain
-from messaging.templates import render_with
-from messaging.unsubscribe import make_token, unsubscribe_url
+from messaging.context import build_contexts
+from messaging.email import EmailTransport
+from messaging.outcome import SendResult
+from messaging.pacing import Pacer, RealTimer, Timer
+from messaging.sms import SmsProvider
+
+if TYPE_CHECKING:
+    from messaging.telegram import TelegramSender
 
 log = logging.getLogger(__name__)
 D = DeliveryStatus
 MAX_ATTEMPTS = 4
 RETRY_BASE = timedelta(seconds=30)
+MAX_RETRY_AFTER = 5  # Telegram 429s in a row for one message before it is put back
+STATE_CHECK = 0.25  # seconds between re-reads of the campaign's state while sending
+GROUP_WAIT = 0.005  # seconds a result waits for others to share its commit
+PASS_SECONDS = 5.0  # one campaign's turn in a pass, then the others get theirs
+
+__all__ = ["CampaignRunner", "campaign_message_id", "create_campaign_runner"]
 
 
-def campaign_message_id(config: MessagingConfig, campaign_id: int, customer_id: int) -> str:
-    """The same id on every attempt for this recipient; unguessable across firms."""
-    tag = hmac.new(
-        config.secret_key.encode(), f"mid:{campaign_id}:{customer_id}".encode(), hashlib.sha256
-    ).hexdigest()[:12]
-    return f"<campaign-{campaign_id}.{customer_id}.{tag}@{mail_domain(config.mail_from)}>"
+class _Batch:
+    """The rows of one campaign being sent in one pass; refilled by further claims
+    while the pass lasts, so the senders never wait for the database between claims."""
+
+    def __init__(self, campaign: Campaign, template: Template, rows: list) -> None:
+        self.campaign, self.template = campaign, template
+        self.rows = collections.deque(rows)
+        self.claimed = len(rows)
+        self.stopped = False
+        self.exhausted = False
+        self.checked_at = 0.0
+        self.deadline = 0.0
+        self.refill = asyncio.Lock()
 
 
 class CampaignRunner:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        transport: EmailTransport,
+        transport: EmailTransport | None,
         config: MessagingConfig,
         *,
+        sms: SmsProvider | None = None,
+        telegram: TelegramSender | None = None,
         clock: Clock | None = None,
-        batch_size: int = 100,
+        timer: Timer | None = None,
+        batch_size: int = 500,
+        concurrency: int = 8,
         lease: timedelta = timedelta(minutes=5),
         idle_sleep: float = 0.5,
     ) -> None:
-        self.sessions, self.transport, self.config = sessions, transport, config
-        self.clock, self.batch_size, self.lease, self.idle_sleep = (
-            clock,
-            batch_size,
-            lease,
-            idle_sleep,
-        )
+        self.sessions, self.config, self.clock = sessions, config, clock
+        self.senders = ChannelSenders(config, email=transport, sms=sms, telegram=telegram)
+        self.timer = timer or RealTimer()
+        self.batch_size, self.concurrency = batch_size, max(1, concurrency)
+        self.lease, self.idle_sleep = lease, idle_sleep
+        self._pacers: dict[int, Pacer] = {}
+        # Campaigns this worker just paused (auto-pause): its senders stop at once.
+        self._halted: set[int] = set()
+        self._record_lock = asyncio.Lock()
+        self._pending: list[tuple[Any, SendResult, int, asyncio.Future]] = []
+
+    @property
+    def transport(self) -> EmailTransport | None:
+        return self.senders.email
 
     def _uow(self):
         return unit_of_work(self.sessions, actor=SYSTEM, clock=self.clock)
+
+    async def close(self) -> None:
+        await self.senders.close()
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -82,9 +129,11 @@ class CampaignRunner:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.idle_sleep)
 
+    # ------------------------------------------------------------------ one pass
+
     async def run_once(self) -> int:
-        """One pass: start due campaigns, recover lost claims, send one batch of each
-        sending campaign, finish the drained ones. Returns messages handled."""
+        """One pass: start due campaigns, recover lost claims, send about a second's
+        worth of each sending campaign, finish the drained ones. Returns rows handled."""
         async with self._uow() as session:
             at = now(session)
             due = await session.scalars(
@@ -99,24 +148,53 @@ class CampaignRunner:
                 .where(Delivery.status == D.SENDING, Delivery.claimed_at < at - self.lease)
                 .values(status=D.PENDING)
             )
-            sending = list(
-                await session.scalars(
-                    select(Campaign.id).where(Campaign.state == CampaignState.SENDING)
+            sending = (
+                await session.execute(
+                    select(Campaign.id, Campaign.channel).where(
+                        Campaign.state == CampaignState.SENDING
+                    )
                 )
-            )
+            ).all()
         handled = 0
-        for campaign_id in sending:
+        served = [cid for cid, channel in sending if self.senders.serves(channel)]
+        for campaign_id, channel in sending:
+            if campaign_id not in served or self._quiet(channel):
+                continue
             handled += await self._send_batch(campaign_id)
-        await self._finish_drained(sending)
+        await self._finish_drained(served)
         return handled
 
-    async def _claim(self, campaign_id: int, limit: int):
+    def _quiet(self, channel: Channel) -> bool:
+        """SMS campaigns wait through the night (in the firm's time zone)."""
+        if channel != Channel.SMS:
+            return False
+        start, end = self.config.sms_quiet_hours
+        if start == end:
+            return False
+        hour = self._now().astimezone(ZoneInfo(self.config.timezone)).hour
+        return hour >= start or hour < end if start > end else start <= hour < end
+
+    def _now(self) -> datetime:
+        return self.clock.now() if self.clock is not None else datetime.now(UTC)
+
+    def _rate(self, campaign: Campaign) -> float:
+        rate = float(campaign.rate_per_second)
+        if campaign.channel == Channel.TELEGRAM and self.senders.telegram is not None:
+            rate = min(rate, float(self.senders.telegram.config.max_rate))
+        return rate
+
+    def _claim_size(self, campaign: Campaign) -> int:
+        """About one second of sending, and at least two slots per sender."""
+        return max(2 * self.concurrency, min(self.batch_size, int(self._rate(campaign))))
+
+    async def _claim(self, campaign_id: int, limit: int | None = None) -> _Batch | None:
         async with self._uow() as session:
             at = now(session)
             campaign = await session.get(Campaign, campaign_id)
             if campaign is None or campaign.state != CampaignState.SENDING:
-                return None, None, []
+                return None
             template = await session.get(Template, campaign.template_id)
+            limit = limit or self._claim_size(campaign)
             ids = (
                 select(Delivery.id)
                 .where(
@@ -135,82 +213,244 @@ class CampaignRunner:
                 .returning(Delivery.id, Delivery.customer_id, Delivery.address, Delivery.attempts)
             )
             rows = sorted(claimed.all())
-            contexts = [await build_context(session, customer_id=r.customer_id) for r in rows]
-        return campaign, template, list(zip(rows, contexts, strict=True))
+            contexts = await build_contexts(session, [r.customer_id for r in rows])
+        missing = {"customer": None, "firm": {}, "order": None, "contact": None}
+        pairs = [(r, contexts.get(r.customer_id, dict(missing))) for r in rows]
+        return _Batch(campaign, template, pairs)
 
     async def _send_batch(self, campaign_id: int) -> int:
-        probe = await self._peek_rate(campaign_id)
-        if probe is None:
+        batch = await self._claim(campaign_id)
+        if batch is None or not batch.rows:
             return 0
-        limit = min(self.batch_size, probe)
-        campaign, template, batch = await self._claim(campaign_id, limit)
-        if not batch:
-            return 0
-        interval, next_at = 1.0 / campaign.rate_per_second, time.monotonic()
-        for row, context in batch:
-            token = make_token(
-                self.config.secret_key,
-                customer_id=row.customer_id,
-                channel=campaign.channel,
-                campaign_id=campaign.id,
-            )
-            link = unsubscribe_url(self.config.public_url, token)
-            context["unsubscribe_url"] = link
-            delay = next_at - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            next_at = max(next_at, time.monotonic()) + interval
-            result = await self._send_one(campaign, template, row, context, link)
-            await self._record(row, result)
-        return len(batch)
-
-    async def _peek_rate(self, campaign_id: int) -> int | None:
-        """The campaign's rate while it is sending by a channel this worker serves."""
-        async with self.sessions() as session:
-            return await session.scalar(
-                select(Campaign.rate_per_second).where(
-                    Campaign.id == campaign_id,
-                    Campaign.state == CampaignState.SENDING,
-                    # SMS and Telegram campaigns: next increment; never claim their rows.
-                    Campaign.channel == Channel.EMAIL,
-                )
-            )
-
-    async def _send_one(self, campaign, template, row, context, link: str) -> SendResult:
-        message_id = campaign_message_id(self.config, campaign.id, row.customer_id)
+        self._halted.discard(campaign_id)
+        pacer = self._pacers.get(campaign_id)
+        rate = self._rate(batch.campaign)
+        if pacer is None:
+            pacer = self._pacers[campaign_id] = Pacer(rate, self.timer)
+        pacer.set_rate(rate)
+        batch.checked_at = self.timer.monotonic()
+        batch.deadline = batch.checked_at + PASS_SECONDS
+        senders = [
+            asyncio.create_task(self._sender_loop(batch, pacer))
+            for _ in range(min(self.concurrency, len(batch.rows)))
+        ]
         try:
-            rendered = render_with(template, context)
-        except Exception as exc:  # a template error fails this row, not the campaign
-            return SendResult(False, message_id, f"template: {exc}", permanent=True)
-        return await self.transport.send(
-            OutgoingEmail(
-                to=row.address,
-                subject=rendered.subject,
-                text=rendered.text,
-                html=rendered.html,
-                message_id=message_id,
-                headers={
-                    "List-Unsubscribe": f"<{link}>",
-                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                },
-            )
-        )
+            await asyncio.gather(*senders)
+        finally:
+            for task in senders:
+                task.cancel()
+            if batch.rows:  # paused, cancelled or failed meanwhile: unsent rows go back
+                await self._release([row.id for row, _context in batch.rows])
+        return batch.claimed - len(batch.rows)
 
-    async def _record(self, row, result: SendResult) -> None:
+    async def _refill(self, batch: _Batch, *, ahead: bool) -> None:
+        """Claim the next rows while the last ones are still going out (``ahead``), or
+        because none are left. One sender claims; the others keep sending."""
+        if batch.refill.locked() and ahead:
+            return
+        async with batch.refill:
+            low = len(batch.rows) <= self.concurrency if ahead else not batch.rows
+            late = self.timer.monotonic() >= batch.deadline
+            if not low or batch.exhausted or batch.stopped or late:
+                return
+            more = await self._claim(batch.campaign.id)
+            if more is None or not more.rows:
+                batch.exhausted = True
+                return
+            batch.rows.extend(more.rows)
+            batch.claimed += len(more.rows)
+
+    async def _sender_loop(self, batch: _Batch, pacer: Pacer) -> None:
+        campaign = batch.campaign
+        while not batch.stopped:
+            if not batch.rows:
+                await self._refill(batch, ahead=False)
+                if not batch.rows:
+                    return
+            await pacer.wait()
+            if self.timer.monotonic() - batch.checked_at >= STATE_CHECK:
+                batch.checked_at = self.timer.monotonic()
+                if not await self._still_sending(campaign.id):
+                    batch.stopped = True
+            batch.stopped = batch.stopped or campaign.id in self._halted
+            if batch.stopped:
+                return
+            if not batch.rows:
+                continue
+            row, context = batch.rows.popleft()
+            result = await self._deliver(batch, pacer, row, context)
+            await self._record(row, result, campaign.id)
+            if len(batch.rows) <= self.concurrency:
+                await self._refill(batch, ahead=True)
+
+    async def _deliver(self, batch: _Batch, pacer: Pacer, row, context) -> SendResult:
+        campaign = batch.campaign
+        for _ in range(MAX_RETRY_AFTER):
+            try:
+                result = await self.senders.send(
+                    campaign.channel, campaign.id, batch.template, row, context
+                )
+            except Exception as exc:  # a transport's surprise: this row waits and retries
+                log.exception("campaign %s: sending row %s failed", campaign.id, row.id)
+                return SendResult(False, "", f"error: {exc!r}"[:500])
+            if result.retry_after is None:
+                return result
+            log.warning("campaign %s: told to wait %ss", campaign.id, result.retry_after)
+            pacer.hold(result.retry_after)
+            await pacer.wait()
+        return result
+
+    async def _still_sending(self, campaign_id: int) -> bool:
+        async with self.sessions() as session:
+            # A read beside the writers: on SQLite it does not queue for the write lock.
+            await session.connection(execution_options=READ_ONLY)
+            state = await session.scalar(select(Campaign.state).where(Campaign.id == campaign_id))
+        return state == CampaignState.SENDING
+
+    async def _release(self, ids: list[int]) -> None:
+        """Claimed rows not sent go back to pending, or to skipped when the campaign
+        was cancelled meanwhile (a cancel skips every row not yet sent)."""
         async with self._uow() as session:
-            at = now(session)
-            if result.ok:
-                values = {"status": D.SENT, "sent_at": at, "detail": None}
-            elif result.permanent or row.attempts >= MAX_ATTEMPTS:
-                values = {"status": D.FAILED, "detail": result.detail[:2000]}
-            else:  # transient: back off 30 s, 60 s, 120 s …
-                retry_at = at + RETRY_BASE * 2 ** (row.attempts - 1)
-                values = {"status": D.PENDING, "retry_at": retry_at, "detail": result.detail[:2000]}
+            cancelled = exists().where(
+                Campaign.id == Delivery.campaign_id, Campaign.state == CampaignState.CANCELLED
+            )
             await session.execute(
                 update(Delivery)
-                .where(Delivery.id == row.id, Delivery.status == D.SENDING)
-                .values(message_id=result.message_id, **values)
+                .where(Delivery.id.in_(ids), Delivery.status == D.SENDING, cancelled)
+                .values(status=D.SKIPPED, claimed_at=None, detail="campaign cancelled")
             )
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(ids), Delivery.status == D.SENDING)
+                .values(status=D.PENDING, claimed_at=None, attempts=Delivery.attempts - 1)
+            )
+
+    # ------------------------------------------------------------------ recording
+
+    async def _record(self, row, result: SendResult, campaign_id: int) -> None:
+        """Commit one result; whoever holds the lock commits everything finished so
+        far in one transaction (group commit), and every sender waits for its own."""
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append((row, result, campaign_id, done))
+        if self.concurrency > 1 and len(self._pending) * 2 < self.concurrency:
+            # A few milliseconds for more results to join: one commit for many rows.
+            await asyncio.sleep(GROUP_WAIT)
+        async with self._record_lock:
+            if not done.done():
+                group, self._pending = self._pending, []
+                try:
+                    await self._write(group)
+                except BaseException as exc:
+                    for *_rest, fut in group:
+                        if not fut.done():
+                            fut.set_exception(exc)
+                    raise
+                for *_rest, fut in group:
+                    if not fut.done():
+                        fut.set_result(None)
+        await done
+
+    async def _write(self, group: list) -> None:
+        async with self._uow() as session:
+            at = now(session)
+            values, failures, fatal, bad, blocked = [], {}, {}, [], []
+            for row, result, campaign_id, _fut in group:
+                entry = {
+                    "b_id": row.id,
+                    "b_status": D.SENT.value,
+                    "b_sent_at": None,
+                    "b_retry_at": None,
+                    "b_detail": result.detail[:2000] or None,
+                    "b_message_id": (result.message_id or None) and result.message_id[:200],
+                    "b_attempts": row.attempts,
+                }
+                if result.ok:
+                    entry["b_sent_at"] = at
+                elif result.fatal:  # not this recipient's fault: the row waits
+                    entry.update(b_status=D.PENDING.value, b_attempts=row.attempts - 1)
+                    fatal[campaign_id] = result.detail
+                elif result.unreachable:
+                    entry["b_status"] = D.SKIPPED.value
+                    blocked.append(row.address)
+                elif result.permanent or row.attempts >= MAX_ATTEMPTS:
+                    entry["b_status"] = D.FAILED.value
+                    failures[campaign_id] = failures.get(campaign_id, 0) + 1
+                    if result.bad_address and row.address:
+                        bad.append((campaign_id, row.address, result.detail))
+                else:  # transient: back off 30 s, 60 s, 120 s …
+                    entry["b_status"] = D.PENDING.value
+                    entry["b_retry_at"] = at + RETRY_BASE * 2 ** (row.attempts - 1)
+                values.append(entry)
+            table = Delivery.__table__
+            await session.execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"), table.c.status == D.SENDING.value)
+                .values(
+                    status=bindparam("b_status"),
+                    sent_at=bindparam("b_sent_at"),
+                    retry_at=bindparam("b_retry_at"),
+                    detail=bindparam("b_detail"),
+                    message_id=bindparam("b_message_id"),
+                    attempts=bindparam("b_attempts"),
+                ),
+                values,
+            )
+            channels = {}
+            if bad:
+                channels = dict(
+                    (
+                        await session.execute(
+                            select(Campaign.id, Campaign.channel).where(
+                                Campaign.id.in_({g[2] for g in group})
+                            )
+                        )
+                    ).all()
+                )
+            for campaign_id, address, detail in bad:
+                await self._suppress(session, channels[campaign_id], address, detail)
+            for chat_id in blocked:
+                if str(chat_id).lstrip("-").isdigit():
+                    await set_telegram_unreachable(session, int(chat_id))
+            for campaign_id, n in failures.items():
+                await self._count_failures(session, campaign_id, n)
+            for campaign_id, detail in fatal.items():
+                await self._pause(session, campaign_id, detail)
+
+    async def _suppress(self, session, channel: Channel, address: str, detail: str) -> None:
+        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+        await session.execute(
+            dialect.insert(SuppressedAddress)
+            .values(channel=channel, address=address, reason=detail[:2000], created_at=now(session))
+            .on_conflict_do_nothing(index_elements=["channel", "address"])
+        )
+
+    async def _count_failures(self, session, campaign_id: int, n: int) -> None:
+        """Auto-pause: more than ``max_errors`` failures since the last (re)start."""
+        counted = (
+            await session.execute(
+                update(Campaign)
+                .where(Campaign.id == campaign_id)
+                .values(recent_failures=Campaign.recent_failures + n)
+                .returning(Campaign.recent_failures, Campaign.max_errors)
+            )
+        ).first()
+        if counted and counted.max_errors and counted.recent_failures > counted.max_errors:
+            reason = (
+                f"Paused after {counted.recent_failures} failed deliveries "
+                f"(limit {counted.max_errors})"
+            )
+            await self._pause(session, campaign_id, reason)
+
+    async def _pause(self, session, campaign_id: int, reason: str) -> None:
+        result = await session.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign_id, Campaign.state == CampaignState.SENDING)
+            .values(state=CampaignState.PAUSED, pause_reason=reason[:2000], updated_at=now(session))
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount:
+            self._halted.add(campaign_id)
+            log.warning("campaign %s paused itself: %s", campaign_id, reason)
 
     async def _finish_drained(self, campaign_ids: list[int]) -> None:
         if not campaign_ids:
@@ -230,3 +470,37 @@ class CampaignRunner:
                 )
                 .execution_options(synchronize_session=False)
             )
+
+
+def create_campaign_runner(
+    sessions: async_sessionmaker[AsyncSession],
+    config: MessagingConfig,
+    *,
+    clock: Clock | None = None,
+    concurrency: int = 8,
+) -> CampaignRunner:
+    """A runner serving email always, SMS through the configured provider, and
+    Telegram when the firm has a bot."""
+    from messaging.email import create_email_transport
+    from messaging.sms import create_sms_provider
+
+    telegram = None
+    if config.telegram:
+        from messaging.telegram import TelegramSender
+
+        telegram = TelegramSender(config.telegram)
+
+    try:
+        sms = create_sms_provider(config.sms)
+    except ValueError as exc:  # misconfigured: mail and Telegram still go, SMS waits
+        log.error("SMS campaigns are not sent: %s", exc)
+        sms = None
+    return CampaignRunner(
+        sessions,
+        create_email_transport(config),
+        config,
+        sms=sms,
+        telegram=telegram,
+        clock=clock,
+        concurrency=concurrency,
+    )

@@ -16,10 +16,10 @@ from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import ChainableUndefined, TemplateError
+from jinja2 import ChainableUndefined, TemplateError, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-MAX_ITERATIONS = 20_000  # range() items per render, summed over all loops
+MAX_ITERATIONS = 20_000  # loop iterations per render, summed over all loops
 MAX_OUTPUT = 1_000_000  # characters of rendered output
 MAX_SECONDS = 2.0
 MAX_SEQUENCE = 100_000  # length of a string/list made by * or **
@@ -49,6 +49,17 @@ def _budget() -> _Budget:
     return _current.get() or _Budget()
 
 
+BUDGET_FILTER = "_firma_loop_budget"
+
+
+def _counted(values: Any) -> Iterator[Any]:
+    budget = _budget()
+    budget.tick(0)
+    for value in values:
+        budget.tick()
+        yield value
+
+
 class FirmaSandbox(SandboxedEnvironment):
     # Intercept * and ** so 'x' * 10**9 cannot allocate gigabytes.
     intercepted_binops = frozenset({"*", "**"})
@@ -56,6 +67,18 @@ class FirmaSandbox(SandboxedEnvironment):
     def __init__(self, *, autoescape: bool) -> None:
         super().__init__(autoescape=autoescape, undefined=ChainableUndefined, loader=None)
         self.globals = {"range": self._range, "dict": dict, "lipsum": None, "cycler": None}
+        self.filters[BUDGET_FILTER] = _counted
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        # Every {% for %} iterates through the budget, whatever it loops over (the
+        # order's lines, a list literal, a string): nested loops over data cannot
+        # hang a worker any more than nested range() calls can.
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(nodes.For):
+            loop.iter = nodes.Filter(
+                loop.iter, BUDGET_FILTER, [], [], None, None, lineno=loop.lineno
+            )
+        return tree
 
     def _range(self, *args: int) -> Iterator[int]:
         values = range(*args)

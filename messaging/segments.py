@@ -123,5 +123,7 @@ def address_of(channel: Channel):
         )
         .order_by(ContactPoint.id)
         .limit(1)
+        # Correlated to the outer customers row, also from inside a nested EXISTS.
+        .correlate_except(ContactPoint)
         .scalar_subquery()
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,6 +14,7 @@ from crm_core.context import SYSTEM, Clock
 from crm_core.customers.service import set_consent
 from crm_core.db import unit_of_work
 from crm_core.events.service import create_event
+from crm_core.i18n import Translate, pick_language
 from crm_core.models import (
     Campaign,
     Consent,
@@ -24,20 +25,35 @@ from crm_core.models import (
     EventKind,
     EventState,
 )
+from messaging.i18n import catalog
 from messaging.unsubscribe import UnsubscribeRequest, read_token
 
-CHANNEL_RU = {"email": "электронной почте", "sms": "SMS", "telegram": "Telegram"}
-PAGE = """<!doctype html><html lang="ru"><head><meta charset="utf-8">
+
+def N_(message: str) -> str:  # marks a message for extraction; translated at use
+    return message
+
+
+CHANNELS = {"email": N_("by email"), "sms": N_("by SMS"), "telegram": N_("in Telegram")}
+PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
 <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem}}
 button{{font-size:1rem;padding:.5rem 1.2rem}}</style></head><body>{body}</body></html>"""
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(PAGE.format(title=html.escape(title), body=body), status_code=status)
+def _page(lang: str, title: str, body: str, status: int = 200) -> HTMLResponse:
+    page = PAGE.format(lang=lang, title=html.escape(title), body=body)
+    return HTMLResponse(page, status_code=status)
 
 
-async def unsubscribe(session: AsyncSession, request: UnsubscribeRequest) -> bool:
+def _language(request: Request) -> str:
+    """``?lang=`` first, then the browser's first language; Russian by default."""
+    accept = request.headers.get("accept-language", "").split(",")[0].split(";")[0]
+    return pick_language(request.query_params.get("lang"), accept or None)
+
+
+async def unsubscribe(
+    session: AsyncSession, request: UnsubscribeRequest, *, language: str = "ru"
+) -> bool:
     """Withdraw the customer's consent for the channel, skip their pending campaign
     rows, and note it on their card. False when they had already unsubscribed."""
     consent = await session.scalar(
@@ -60,13 +76,17 @@ async def unsubscribe(session: AsyncSession, request: UnsubscribeRequest) -> boo
         return False
     source = f"unsubscribe link, campaign {request.campaign_id or '-'}"
     await set_consent(session, request.customer_id, request.channel, granted=False, source=source)
+    _ = catalog.translator(language)  # the note on the card, in the firm's language
     await create_event(
         session,
         kind=EventKind(request.channel.value),
         state=EventState.COMPLETED,
         direction=Direction.INCOMING,
-        subject="Отписка от рассылки",
-        body=f"Клиент отписался от рассылок по {CHANNEL_RU[request.channel.value]}.",
+        subject=_("Unsubscribed from mailings"),
+        body=_(
+            "The customer unsubscribed from mailings {channel}.",
+            channel=_(CHANNELS[request.channel.value]),
+        ),
         customer_id=request.customer_id,
         data={
             "unsubscribe": True,
@@ -78,7 +98,11 @@ async def unsubscribe(session: AsyncSession, request: UnsubscribeRequest) -> boo
 
 
 def unsubscribe_router(
-    sessions: async_sessionmaker[AsyncSession], *, secret_key: str, clock: Clock | None = None
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    secret_key: str,
+    clock: Clock | None = None,
+    language: str = "ru",
 ) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -90,39 +114,39 @@ def unsubscribe_router(
             found = await session.get(Customer, request.customer_id)
         return request if found else None
 
-    def _invalid() -> HTMLResponse:
-        return _page(
-            "Ссылка недействительна",
-            "<h1>Ссылка недействительна</h1><p>Проверьте ссылку из письма.</p>"
-            '<p lang="en">This unsubscribe link is not valid.</p>',
-            404,
-        )
+    def _invalid(_: Translate, lang: str) -> HTMLResponse:
+        title, hint = _("This link is not valid"), _("Please check the link in the message.")
+        body = f"<h1>{html.escape(title)}</h1><p>{html.escape(hint)}</p>"
+        return _page(lang, title, body, 404)
 
     @router.get("/unsubscribe/{token}")
-    async def confirm_page(token: str) -> HTMLResponse:
-        request = await _known(token)
-        if request is None:
-            return _invalid()
-        channel = CHANNEL_RU[request.channel.value]
-        return _page(
-            "Отписка от рассылки",
-            f"<h1>Отписаться от рассылки?</h1><p>Мы больше не будем писать вам по {channel}.</p>"
+    async def confirm_page(token: str, request: Request) -> HTMLResponse:
+        lang = _language(request)
+        _ = catalog.translator(lang)
+        found = await _known(token)
+        if found is None:
+            return _invalid(_, lang)
+        channel = _(CHANNELS[found.channel.value])
+        title, question = _("Unsubscribe from mailings"), _("Unsubscribe from our mailings?")
+        promise = _("We will not write to you {channel} any more.", channel=channel)
+        button = _("Unsubscribe")
+        body = (
+            f"<h1>{html.escape(question)}</h1><p>{html.escape(promise)}</p>"
             f'<form method="post" action="/unsubscribe/{html.escape(token)}">'
-            "<button type=submit>Отписаться</button></form>"
-            '<p lang="en">Unsubscribe from our mailings: press the button.</p>',
+            f"<button type=submit>{html.escape(button)}</button></form>"
         )
+        return _page(lang, title, body)
 
     @router.post("/unsubscribe/{token}")
-    async def unsubscribe_now(token: str) -> HTMLResponse:
-        request = await _known(token)
-        if request is None:
-            return _invalid()
+    async def unsubscribe_now(token: str, request: Request) -> HTMLResponse:
+        lang = _language(request)
+        _ = catalog.translator(lang)
+        found = await _known(token)
+        if found is None:
+            return _invalid(_, lang)
         async with unit_of_work(sessions, actor=SYSTEM, clock=clock) as session:
-            await unsubscribe(session, request)
-        return _page(
-            "Вы отписаны",
-            "<h1>Вы отписаны</h1><p>Рассылок больше не будет.</p>"
-            '<p lang="en">You have been unsubscribed.</p>',
-        )
+            await unsubscribe(session, found, language=language)
+        title, done = _("You have been unsubscribed"), _("There will be no more mailings.")
+        return _page(lang, title, f"<h1>{html.escape(title)}</h1><p>{html.escape(done)}</p>")
 
     return router

@@ -52,6 +52,12 @@ class Campaign(Base):
     )
     scheduled_at: Mapped[datetime | None]
     rate_per_second: Mapped[int] = mapped_column(default=10)
+    # Auto-pause: the campaign pauses itself once more than this many rows failed since
+    # it was (re)started (0: never). ``recent_failures`` counts them; a resume resets it.
+    max_errors: Mapped[int] = mapped_column(default=100, server_default="100")
+    recent_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Why the campaign paused itself (too many failures, the gateway's balance ran out…).
+    pause_reason: Mapped[str | None] = mapped_column(Text)
     # Set once, when the recipients were snapshotted into deliveries.
     snapshot_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -80,3 +86,17 @@ class Delivery(Base):
     message_id: Mapped[str | None] = mapped_column(String(200))
     # The SMTP/gateway answer for failures, the reason for skips.
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class SuppressedAddress(Base):
+    """An address a server refused for good (SMTP 5xx at RCPT, a gateway's invalid
+    number): later campaigns skip it instead of burning the sender's reputation."""
+
+    __tablename__ = "suppressed_addresses"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, 10))
+    address: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]

@@ -21,11 +21,13 @@ async def test_campaign_lifecycle_and_counts(api, uow) -> None:
             "template_id": template.json()["id"],
             "segment": {"tags": ["vip"], "has_orders": False},
             "rate_per_second": 50,
+            "max_errors": 5,
         },
     )
     assert created.status_code == 201, created.text
     campaign = created.json()
     assert campaign["state"] == "draft" and campaign["counts"]["pending"] == 0
+    assert campaign["max_errors"] == 5 and campaign["pause_reason"] is None
     started = await api.post(f"/campaigns/{campaign['id']}/start")
     assert started.json()["state"] == "sending"
     assert started.json()["counts"] == {
@@ -56,6 +58,12 @@ async def test_campaign_input_is_checked(api) -> None:
         json={"name": "x", "channel": "sms", "template_id": 1, "segment": {"color": "red"}},
     )
     assert unknown.status_code == 422
+    for bad in ({"max_errors": -1}, {"rate_per_second": 0}, {"rate_per_second": 10_001}):
+        refused = await api.post(
+            "/campaigns",
+            json={"name": "x", "channel": "sms", "template_id": sms.json()["id"], **bad},
+        )
+        assert refused.status_code == 422, bad
 
 
 async def test_unsubscribe_page_and_one_click_post(client, uow) -> None:

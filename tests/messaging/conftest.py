@@ -19,6 +19,7 @@ class Sink:
     """Accepts mail and keeps it; answers 550 to ``bad@…`` and 451 to ``busy@…``."""
 
     messages: list[email.message.EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -31,6 +32,7 @@ class Sink:
 
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.raw.append(envelope.original_content or envelope.content)
         self.messages.append(
             email.message_from_bytes(envelope.content, policy=email.policy.default)
         )
@@ -71,3 +73,21 @@ def mail_config(smtp_sink) -> MessagingConfig:
         secret_key="test-secret",
         public_url="https://crm.romashka.example",
     )
+
+
+@pytest.fixture
+async def sms_gateway():
+    from tests.messaging.fake_sms import FakeSmsRu
+
+    gateway = await FakeSmsRu().start()
+    try:
+        yield gateway
+    finally:
+        await gateway.stop()
+
+
+@pytest.fixture
+def sms_config(sms_gateway):
+    from messaging.config import SmsConfig
+
+    return SmsConfig(provider="smsru", api_url=sms_gateway.url, api_key=sms_gateway.api_id)

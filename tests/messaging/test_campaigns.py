@@ -101,8 +101,11 @@ async def test_lost_claim_is_resent_with_the_same_message_id_and_sent_rows_never
     runner = CampaignRunner(sessions, transport, mail_config, clock=clock)
     try:
         # A worker claims the first row, sends it, and is killed before recording it.
-        campaign, template, [(row, context)] = await runner._claim(campaign_id, 1)
-        result = await runner._send_one(campaign, template, row, context, "https://x/u")
+        batch = await runner._claim(campaign_id, 1)
+        [(row, context)] = batch.rows
+        result = await runner.senders.send(
+            batch.campaign.channel, campaign_id, batch.template, row, context
+        )
         assert result.ok and row.customer_id == ids[0]
         assert await runner.run_once() == 2  # the other rows go out; the lost one waits
         assert await runner.run_once() == 0  # the lease has not run out yet

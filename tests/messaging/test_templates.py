@@ -41,6 +41,15 @@ def test_filters() -> None:
         ("{{ 'x' * 1000000000 }}", "too long"),
         ("{{ 9 ** 99999999 }}", "exponent"),
         ("{% for i in range(20000) %}{{ 'y' * 99999 }}{% endfor %}", "longer than"),
+        # Loops over data (a list, the order's lines) count too, not only range().
+        (
+            "{% set x = [0] * 1000 %}{% for a in x %}{% for b in x %}{% endfor %}{% endfor %}",
+            "loop iterations",
+        ),
+        (
+            "{% for a in customer.name * 5000 %}{% for b in 'y' * 9 %}{% endfor %}{% endfor %}",
+            "loop",
+        ),
     ],
 )
 def test_sandbox_refuses_escapes_and_huge_work(source: str, message: str) -> None:

@@ -31,7 +31,9 @@ class CampaignCreate(InputSchema):
     template_id: int = Field(ge=1)
     segment: Segment = Field(default_factory=Segment)
     scheduled_at: datetime | None = None
-    rate_per_second: int = Field(10, ge=1, le=1000)
+    rate_per_second: int = Field(10, ge=1, le=10_000)
+    # Pause by itself after this many failed deliveries since the (re)start; 0: never.
+    max_errors: int = Field(100, ge=0, le=1_000_000)
 
 
 class CampaignOut(Schema):
@@ -43,6 +45,9 @@ class CampaignOut(Schema):
     state: State
     scheduled_at: datetime | None
     rate_per_second: int
+    max_errors: int
+    recent_failures: int
+    pause_reason: str | None
     snapshot_at: datetime | None
     finished_at: datetime | None
     created_at: datetime

@@ -1,0 +1,332 @@
+"""Campaign throughput: N personalised emails (HTML + text, a personal unsubscribe
+link each) through the real campaign runner to a local SMTP sink, beside — in the
+same run, to the same kind of sink, over the same number of connections — a bare
+aiosmtplib loop sending one prebuilt message N times (the ceiling).
+
+    .venv/bin/python bench/campaign.py [--sizes 10000,100000] [--backend sqlite]
+                                       [--connections 4] [--concurrency 32]
+
+The sink is aiosmtpd in its own process (Debian's postfix ``smtp-sink`` is used when
+it is on PATH). Each Firma run is its own process too, so its peak RSS is its own;
+recipients are streamed (claims of at most ``batch_size`` rows), so the peak should
+not grow with N. The sink counts Message-IDs: duplicates must be zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+BODY = """<h1>Здравствуйте, {{ customer.name }}!</h1>
+<p>Весенняя распродажа в «{{ firm.name or 'Уютном доме' }}»: скидки до 30 % на мебель и свет.</p>
+<ul>{% for tag in customer.tags %}<li>{{ tag }}</li>{% endfor %}</ul>
+<p>Ваш менеджер: {{ employee.name if employee else 'отдел продаж' }}.</p>
+<p><a href="{{ unsubscribe_url }}">Отписаться от рассылки</a></p>"""
+TEXT = """Здравствуйте, {{ customer.name }}!
+Весенняя распродажа: скидки до 30 %.
+Отписаться: {{ unsubscribe_url }}"""
+MID = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
+
+
+# ---------------------------------------------------------------- the sink process
+
+
+def run_sink(port_file: str) -> None:
+    """aiosmtpd accepting everything; on SIGTERM prints the Message-ID counts."""
+    from aiosmtpd.controller import Controller
+
+    ids: Counter[bytes] = Counter()
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            found = MID.search(envelope.original_content or envelope.content)
+            ids[found.group(1) if found else b""] += 1
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    Path(port_file).write_text(str(port))
+    done = False
+
+    def stop(*_args) -> None:
+        nonlocal done
+        done = True
+
+    signal.signal(signal.SIGTERM, stop)
+    while not done:
+        time.sleep(0.05)
+    controller.stop()
+    print(json.dumps({"messages": sum(ids.values()), "unique": len(ids)}), flush=True)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Sink:
+    """postfix's ``smtp-sink`` (dumping every message to one file) when installed,
+    else aiosmtpd in its own process; either way the Message-IDs are counted."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.postfix = shutil.which("smtp-sink") is not None
+
+    def __enter__(self) -> Sink:
+        if self.postfix:
+            self.port = _free_port()
+            self.dump = self.tmp / f"sink-{self.port}.dump"
+            self.dump.unlink(missing_ok=True)
+            self.proc = subprocess.Popen(
+                ["smtp-sink", "-u", "nobody", "-D", str(self.dump), f"127.0.0.1:{self.port}", "512"]
+            )
+            import socket
+
+            for _ in range(200):
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                        break
+                time.sleep(0.05)
+            return self
+        port_file = self.tmp / "sink.port"
+        port_file.unlink(missing_ok=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--sink", str(port_file)], stdout=subprocess.PIPE
+        )
+        while not port_file.exists() or not port_file.read_text():
+            if self.proc.poll() is not None:
+                raise RuntimeError("the SMTP sink did not start")
+            time.sleep(0.05)
+        self.port = int(port_file.read_text())
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.postfix:
+            time.sleep(0.5)  # let the last dump writes land
+            self.proc.terminate()
+            self.proc.wait(30)
+            ids: Counter[bytes] = Counter()
+            with self.dump.open("rb") as fp:
+                for line in fp:
+                    if line[:11].lower() == b"message-id:":
+                        ids[line[11:].strip()] += 1
+            self.dump.unlink()
+            self.result = {"messages": sum(ids.values()), "unique": len(ids)}
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=60)
+        self.result = json.loads(out.decode().strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- the ceiling
+
+
+async def ceiling(port: int, n: int, connections: int) -> float:
+    """One prebuilt message, N times, over ``connections`` reused connections."""
+    import aiosmtplib
+
+    from messaging.email import OutgoingEmail, build_message
+
+    message = build_message(
+        OutgoingEmail(
+            to="client@example.com",
+            subject="Весенняя распродажа",
+            text="Здравствуйте! Скидки до 30 %.",
+            html="<h1>Здравствуйте!</h1><p>Скидки до 30 %.</p>",
+            message_id="<ceiling@firma.example>",
+        ),
+        mail_from="Firma <shop@firma.example>",
+        reply_to=None,
+    )
+    raw = message.as_bytes()
+    counter = iter(range(n))
+
+    async def one_connection() -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=30)
+        await client.connect()
+        for _ in counter:
+            await client.sendmail("shop@firma.example", ["client@example.com"], raw)
+        await client.quit()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one_connection() for _ in range(connections)))
+    return n / (time.perf_counter() - start)
+
+
+# ---------------------------------------------------------------- Firma, in its own process
+
+
+async def firma_run(n: int, port: int, backend: str, connections: int, concurrency: int) -> dict:
+    from bench.common import fresh_engine
+    from crm_core.context import SYSTEM, SystemClock
+    from crm_core.db import session_factory, unit_of_work
+    from crm_core.models import Channel
+    from messaging.campaigns import create_campaign, delivery_counts, get_campaign, start_campaign
+    from messaging.config import MessagingConfig, SmtpConfig
+    from messaging.email import SmtpTransport
+    from messaging.runner import CampaignRunner
+    from messaging.templates import create_template
+    from tests.messaging.bulk import bulk_customers
+
+    engine = await fresh_engine(backend)
+    sessions = session_factory(engine)
+    clock = SystemClock()
+    async with unit_of_work(sessions, actor=SYSTEM, clock=clock) as s:
+        await bulk_customers(s, n, Channel.EMAIL, at=clock.now(), chunk=5000)
+        template = await create_template(
+            s,
+            kind="letter",
+            name="Весна",
+            subject="{{ customer.name }}, скидки",
+            body=BODY,
+            text_body=TEXT,
+        )
+        campaign = await create_campaign(
+            s,
+            name="Весна",
+            channel="email",
+            template_id=template.id,
+            segment={"tags": ["bulk"]},
+            rate_per_second=10_000,
+            max_errors=0,
+        )
+    if backend == "postgresql":  # fresh planner statistics, as a live database has
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql("ANALYZE")
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    async with unit_of_work(sessions, actor=SYSTEM, clock=clock) as s:
+        await start_campaign(s, campaign.id)  # the snapshot: INSERT … SELECT
+    snapshot = time.perf_counter() - start
+    config = MessagingConfig(
+        mail_from="Firma <shop@firma.example>",
+        smtp=SmtpConfig(host="127.0.0.1", port=port, pool_size=connections),
+        secret_key="bench-secret",
+        public_url="https://crm.firma.example",
+    )
+    transport = SmtpTransport(config)
+    runner = CampaignRunner(sessions, transport, config, concurrency=concurrency)
+    start = time.perf_counter()
+    while await runner.run_once():
+        pass
+    elapsed = time.perf_counter() - start
+    await runner.close()
+    async with sessions() as s:
+        state = (await get_campaign(s, campaign.id)).state
+        counts = (await delivery_counts(s, [campaign.id]))[campaign.id]
+    await engine.dispose()
+    return {
+        "n": n,
+        "rate": counts["sent"] / elapsed,
+        "elapsed": elapsed,
+        "snapshot": snapshot,
+        "sent": counts["sent"],
+        "state": str(state),
+        "rss_before_mb": rss_before / 1024,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def firma_in_process(args, n: int, port: int) -> dict:
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--firma",
+            str(n),
+            "--port",
+            str(port),
+            "--backend",
+            args.backend,
+            "--connections",
+            str(args.connections),
+            "--concurrency",
+            str(args.concurrency),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    return json.loads(out.stdout.decode().strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--backend", default="sqlite", choices=["sqlite", "postgresql"])
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--sink")
+    parser.add_argument("--firma", type=int)
+    parser.add_argument("--port", type=int)
+    args = parser.parse_args()
+    if args.sink:
+        run_sink(args.sink)
+        return
+    if args.firma:
+        result = asyncio.run(
+            firma_run(args.firma, args.port, args.backend, args.connections, args.concurrency)
+        )
+        print(json.dumps(result), flush=True)
+        return
+    tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"firma-bench-campaign-{os.getpid()}"
+    tmp.mkdir(parents=True, exist_ok=True)
+    tmp.chmod(0o1777)  # smtp-sink writes its dump as "nobody"
+    sink_kind = (
+        "postfix smtp-sink (Debian)" if shutil.which("smtp-sink") else "aiosmtpd (own process)"
+    )
+    print(
+        f"sink: {sink_kind}; backend {args.backend}; {args.connections} SMTP connections; "
+        f"{args.concurrency} sends in flight; {os.cpu_count()} CPUs"
+    )
+    rows = []
+    for n in (int(x) for x in args.sizes.split(",")):
+        with Sink(tmp) as sink:
+            ceiling_rate = asyncio.run(ceiling(sink.port, n, args.connections))
+        with Sink(tmp) as sink:
+            firma = firma_in_process(args, n, sink.port)
+        dups = sink.result["messages"] - sink.result["unique"]
+        rows.append((n, ceiling_rate, firma, sink.result, dups))
+        print(
+            f"N={n:>7}: ceiling {ceiling_rate:8.0f} msg/s | Firma {firma['rate']:7.0f} msg/s "
+            f"(ratio {firma['rate'] / ceiling_rate:.2f}), {firma['elapsed']:.1f} s, snapshot "
+            f"{firma['snapshot']:.2f} s, peak RSS {firma['peak_rss_mb']:.0f} MB (after seeding "
+            f"{firma['rss_before_mb']:.0f} MB); sink got {sink.result['messages']}, "
+            f"{dups} duplicate Message-IDs; campaign {firma['state']}",
+            flush=True,
+        )
+    print()
+    print("| N | ceiling msg/s | Firma msg/s | ratio | peak RSS MB | duplicates |")
+    print("|---|---|---|---|---|---|")
+    for n, ceiling_rate, firma, _sink, dups in rows:
+        print(
+            f"| {n:,} | {ceiling_rate:.0f} | {firma['rate']:.0f} | "
+            f"{firma['rate'] / ceiling_rate:.2f} | {firma['peak_rss_mb']:.0f} | {dups} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

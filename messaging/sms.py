@@ -1,0 +1,162 @@
+"""SMS: segment counting, and the providers behind one small interface.
+
+- ``log``: development, nothing leaves (kept in ``sent`` for tests).
+- ``smsru``: SMS.ru's HTTP API (``POST {api}/sms/send`` with ``api_id``, ``to``,
+  ``msg``, ``json=1``). Its JSON answer has a request-level ``status``/``status_code``
+  (100 = accepted; 200/300/301 bad key, 201 no money, 220 service down) and one entry
+  per number under ``sms`` (100 with ``sms_id``, or an error code and ``status_text``).
+
+Each answer becomes a ``SendResult``: an invalid or barred number is a permanent
+failure that marks the number bad; no money or a wrong key is *fatal* (the campaign
+pauses, the row waits); a busy service or a per-number rate limit is transient.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import httpx
+
+from messaging.config import SmsConfig
+from messaging.outcome import SendResult
+
+log = logging.getLogger(__name__)
+
+# GSM 03.38: the basic set (1 septet each) and the extension set (escape + char: 2).
+GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = set("^{}\\[~]|€\f")
+
+
+@dataclass(frozen=True)
+class Segments:
+    encoding: str  # "GSM-7" or "UCS-2"
+    units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
+    count: int  # SMS parts the operator bills
+
+    @property
+    def per_part(self) -> int:
+        single, multi = (160, 153) if self.encoding == "GSM-7" else (70, 67)
+        return single if self.count <= 1 else multi
+
+
+def count_segments(text: str) -> Segments:
+    """How many SMS a text takes: GSM-7 160 / 153 per part of a long message; anything
+    outside GSM-7 (Cyrillic) makes the whole text UCS-2: 70 / 67."""
+    if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text):
+        units = sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
+        single, multi = 160, 153
+        encoding = "GSM-7"
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, multi = 70, 67
+        encoding = "UCS-2"
+    count = 1 if units <= single else math.ceil(units / multi)
+    return Segments(encoding, units, count)
+
+
+class SmsProvider(Protocol):
+    async def send(self, phone: str, text: str) -> SendResult: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass
+class LogSmsProvider:
+    """Writes messages to the log and keeps them in ``sent``."""
+
+    sent: list[tuple[str, str]] = field(default_factory=list)
+
+    async def send(self, phone: str, text: str) -> SendResult:
+        self.sent.append((phone, text))
+        parts = count_segments(text).count
+        log.info("sms (log provider) to %s, %d part(s): %s", phone, parts, text)
+        return SendResult(True, f"log-{len(self.sent)}", f"logged, {parts} part(s)")
+
+    async def close(self) -> None:
+        return None
+
+
+# SMS.ru answer codes (https://sms.ru/api/send), grouped by what Firma does with them.
+SMSRU_FATAL = {200, 201, 204, 206, 210, 211, 212, 300, 301, 302}
+SMSRU_BAD_NUMBER = {202, 207, 209}
+SMSRU_TRANSIENT = {220, 230, 231, 232}
+
+
+class SmsRuProvider:
+    """SMS.ru over HTTPS with one reused connection pool."""
+
+    DEFAULT_URL = "https://sms.ru"
+
+    def __init__(self, config: SmsConfig) -> None:
+        if not config.api_key:
+            raise ValueError("FIRMA_SMS_API_KEY is needed for the smsru provider")
+        self.config = config
+        self.url = (config.api_url or self.DEFAULT_URL).rstrip("/") + "/sms/send"
+        self.http = httpx.AsyncClient(timeout=config.timeout)
+
+    async def send(self, phone: str, text: str) -> SendResult:
+        number = phone.lstrip("+")
+        form = {"api_id": self.config.api_key, "to": number, "msg": text, "json": "1"}
+        if self.config.sender:
+            form["from"] = self.config.sender
+        try:
+            response = await self.http.post(self.url, data=form)
+        except httpx.HTTPError as exc:
+            return SendResult(False, "", f"gateway unreachable: {exc}")
+        if response.status_code != 200:
+            return SendResult(False, "", f"gateway HTTP {response.status_code}")
+        try:
+            answer = response.json()
+        except ValueError:
+            return SendResult(False, "", f"gateway answer is not JSON: {response.text[:200]}")
+        return self._result(answer, number)
+
+    @staticmethod
+    def _result(answer: dict, number: str) -> SendResult:
+        code = _int(answer.get("status_code"))
+        text = str(answer.get("status_text") or "")
+        if answer.get("status") != "OK":
+            detail = f"SMS.ru {code}: {text}".strip()
+            if code in SMSRU_TRANSIENT:
+                return SendResult(False, "", detail)
+            return SendResult(False, "", detail, permanent=True, fatal=True)
+        entry = (answer.get("sms") or {}).get(number) or {}
+        code = _int(entry.get("status_code"))
+        detail = f"SMS.ru {code}: {entry.get('status_text') or ''}".strip()
+        if entry.get("status") == "OK" and code == 100:
+            return SendResult(True, str(entry.get("sms_id") or ""), "accepted")
+        if code in SMSRU_BAD_NUMBER:
+            return SendResult(False, "", detail, permanent=True, bad_address=True)
+        if code in SMSRU_FATAL:
+            return SendResult(False, "", detail, permanent=True, fatal=True)
+        if code in SMSRU_TRANSIENT or not entry:
+            return SendResult(False, "", detail or "SMS.ru: no answer for the number")
+        return SendResult(False, "", detail, permanent=True)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+PROVIDERS = {"log": LogSmsProvider, "smsru": SmsRuProvider}
+
+
+def create_sms_provider(config: SmsConfig) -> SmsProvider:
+    """The provider FIRMA_SMS_PROVIDER names (``log`` or ``smsru``)."""
+    if config.provider == "log":
+        return LogSmsProvider()
+    if config.provider == "smsru":
+        return SmsRuProvider(config)
+    raise ValueError(f"unknown SMS provider {config.provider!r} (known: {', '.join(PROVIDERS)})")
