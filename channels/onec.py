@@ -9,35 +9,46 @@ query string for GET and POST alike; a POST's body is the file chunk.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
 import hmac
 import logging
 import secrets
+import time
 import zipfile
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 from lxml import etree
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.commerceml import UnsafeXML, read_catalog
 from channels.onec_files import (
+    IMAGE_SUFFIXES,
     OnecConfig,
     UnsafePath,
     append_chunk,
+    clean_old_sessions,
     clear,
+    keep_images,
     safe_path,
     session_dir,
     unpack_zips,
 )
+from channels.onec_sale import SaleExchange
 from crm_core.context import Actor, ActorKind, Clock
 from crm_core.db import unit_of_work
 from crm_core.errors import DomainError
-from crm_core.exchange.catalog_import import import_catalog_step
+from crm_core.exchange.catalog_import import (
+    deactivate_missing,
+    full_import_started,
+    import_catalog_step,
+)
 from crm_core.exchange.log import log_failure, open_log, record_step
+from crm_core.exchange.records import CatalogHeader, OfferRecord, ProductRecord, Record
 from crm_core.exchange.settings import check_exchange_login, password_fingerprint
 
 log = logging.getLogger(__name__)
@@ -45,6 +56,12 @@ log = logging.getLogger(__name__)
 COOKIE = "firma_1c"
 ACTOR = Actor(ActorKind.SYSTEM, None, "1C exchange")
 CATALOG_PREFIXES = ("import", "offers", "prices", "rests")
+MEDIA_URL = "/exchange/media/"
+MEDIA_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'",
+    "Cache-Control": "public, max-age=86400",
+}
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="Firma 1C exchange", charset="UTF-8"'}
 
 
@@ -78,10 +95,35 @@ def _sign(config: OnecConfig, fingerprint: str, nonce: str, issued: int) -> str:
     return hmac.new(key, f"{nonce}.{issued}".encode(), hashlib.sha256).hexdigest()
 
 
+def read_window(
+    path: Path, position: int, step: int, media_url: str
+) -> tuple[list[Record | CatalogHeader], int, bool]:
+    """The file's classifier records and its products/offers ``position+1 ..
+    position+step``: (records, how many items, whether the file ends there)."""
+    headers: list[Record | CatalogHeader] = []
+    items: list[Record | CatalogHeader] = []
+    index, done = position, True
+    with path.open("rb") as fh:
+        for record in read_catalog(fh, skip=position):
+            if not isinstance(record, ProductRecord | OfferRecord):
+                headers.append(record)
+                continue
+            index += 1
+            if index > position + step:
+                done = False
+                break
+            image = record.image if isinstance(record, ProductRecord) else None
+            if image and not image.startswith(("http://", "https://", "/")):
+                record.image = media_url + record.image.replace("\\", "/")
+            items.append(record)
+    return headers + items, len(items), done
+
+
 def onec_router(
     sessions: async_sessionmaker[AsyncSession], config: OnecConfig, *, clock: Clock
 ) -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    sale = SaleExchange(sessions, config, clock)
 
     async def authorize(request: Request, session: AsyncSession, mode: str) -> str | None:
         """The session key from a valid cookie (or, at ``checkauth`` and for clients that
@@ -118,18 +160,66 @@ def onec_router(
         directory = session_dir(config, key)
         if mode == "init":
             clear(directory)
+            clean_old_sessions(config, now=time.time())
             zip_flag = "yes" if config.zip else "no"
             return _answer(f"zip={zip_flag}\nfile_limit={config.file_limit}\n")
+        if kind == "sale":
+            return await _sale(request, mode, directory, key, params.get("filename", ""))
         if kind != "catalog":
-            # The sale direction (orders out to 1C, statuses back) is the next increment.
-            return _failure(f"Обмен type={kind} ещё не поддерживается")
+            return _failure(f"Обмен type={kind} не поддерживается")
         if mode == "file":
             return await _receive(request, directory, params.get("filename", ""))
         if mode == "import":
             return await _import(directory, key, params.get("filename", ""))
-        if mode in ("complete", "deactivate"):
+        if mode == "deactivate":
+            return await _deactivate(key)
+        if mode == "complete":
             return _answer("success\n")
         return _failure(f"Неизвестный режим {mode!r}")
+
+    async def _sale(
+        request: Request, mode: str, directory: Path, key: str, filename: str
+    ) -> Response:
+        if mode == "query":
+            return await sale.query(key)
+        if mode == "success":
+            return await sale.success(key)
+        if mode == "file":
+            data = await request.body()
+            if len(data) > config.file_limit:
+                return _failure(f"Часть файла больше file_limit={config.file_limit}", 413)
+            return await sale.receive(directory, key, filename, data)
+        if mode == "import":
+            return await sale.apply(directory, key, filename)
+        if mode == "complete":
+            return _answer("success\n")
+        return _failure(f"Неизвестный режим {mode!r}")
+
+    async def _deactivate(key: str) -> PlainTextResponse:
+        """After a full catalog (``СодержитТолькоИзменения`` false) 1C asks the site to
+        retire what it did not send: products with an Ид this session did not touch."""
+        async with unit_of_work(sessions, actor=ACTOR, clock=clock) as session:
+            since = await full_import_started(session, session_key=key)
+            if since is None:
+                return _answer("success\n")  # only changes were sent: nothing to retire
+            count = await deactivate_missing(session, since=since)
+            entry = await open_log(
+                session,
+                peer="1c",
+                direction="in",
+                type="catalog",
+                mode="deactivate",
+                session_key=key,
+            )
+            record_step(
+                entry,
+                position=count,
+                counts={"products_deactivated": count},
+                errors=[],
+                done=True,
+                at=clock.now(),
+            )
+        return _answer("success\n")
 
     async def _receive(request: Request, directory: Path, filename: str) -> PlainTextResponse:
         data = await request.body()
@@ -161,20 +251,25 @@ def onec_router(
         try:
             async with unit_of_work(sessions, actor=ACTOR, clock=clock) as session:
                 entry = await open_log(session, **fields, filename=filename, session_key=key)
-                entry_id = entry.id if entry.position else None  # a new row rolls back
-                with path.open("rb") as fh:
-                    result = await import_catalog_step(
-                        session, read_catalog(fh), position=entry.position, step=config.step
-                    )
+                entry_id, position = entry.id, entry.position
+            if position == 0:
+                await asyncio.to_thread(keep_images, path.parent, config.media_dir)
+            # Parsed in a worker thread: a 50,000-product file must not stall the loop.
+            records, count, done = await asyncio.to_thread(
+                read_window, path, position, config.step, MEDIA_URL
+            )
+            async with unit_of_work(sessions, actor=ACTOR, clock=clock) as session:
+                entry = await open_log(session, **fields, filename=filename, session_key=key)
+                result = await import_catalog_step(session, records, position=0, step=count + 1)
                 record_step(
                     entry,
-                    position=result.position,
+                    position=position + count,
                     counts=result.counts,
                     errors=result.errors,
-                    done=result.done,
+                    done=done,
                     at=clock.now(),
                 )
-        except (UnsafeXML, etree.XMLSyntaxError, DomainError, ValueError) as exc:
+        except (UnsafeXML, etree.XMLSyntaxError, DomainError, ValueError, OSError) as exc:
             # The step rolled back whole: what earlier steps committed stays consistent.
             log.warning("1C import of %s failed: %s", filename, exc)
             message = f"{filename}: {getattr(exc, 'message', None) or exc}"
@@ -188,6 +283,17 @@ def onec_router(
                     **fields,
                 )
             return _failure(message)
-        return _answer("success\n" if result.done else f"progress\n{result.position}\n")
+        return _answer("success\n" if done else f"progress\n{position + count}\n")
+
+    @router.get("/exchange/media/{name:path}")
+    async def media(name: str) -> Response:
+        """Product images 1C sent (``Картинка``), served to the API and the office."""
+        try:
+            path = safe_path(config.media_dir, name)
+        except UnsafePath:
+            return Response(status_code=404)
+        if not path.is_file() or path.suffix.lower() not in IMAGE_SUFFIXES:
+            return Response(status_code=404)
+        return FileResponse(path, headers=MEDIA_HEADERS)
 
     return router

@@ -13,6 +13,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp")
+
 
 class UnsafePath(ValueError):
     """A filename that would leave the session directory."""
@@ -30,6 +32,13 @@ class OnecConfig:
     step: int = 5000
     max_unpacked: int = 2 * 1024 * 1024 * 1024
     session_ttl_s: int = 24 * 3600
+    keep_days: int = 7
+    timezone: str = "Europe/Moscow"
+
+    @property
+    def media_dir(self) -> Path:
+        """Where product images received from 1C are kept and served from."""
+        return Path(self.data_dir).resolve() / "media"
 
 
 def session_dir(config: OnecConfig, key: str) -> Path:
@@ -65,6 +74,39 @@ def append_chunk(directory: Path, filename: str, data: bytes) -> Path:
     with path.open("ab") as fh:
         fh.write(data)
     return path
+
+
+def clean_old_sessions(config: OnecConfig, *, now: float) -> int:
+    """Drop session directories untouched for ``keep_days`` (1C never came back to
+    them); the media directory stays. Returns how many were removed."""
+    root = Path(config.data_dir).resolve()
+    if not root.is_dir():
+        return 0
+    removed = 0
+    for child in root.iterdir():
+        if child.name == "media" or not child.is_dir() or child.is_symlink():
+            continue
+        if now - child.stat().st_mtime > config.keep_days * 86400:
+            shutil.rmtree(child, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def keep_images(directory: Path, media: Path) -> int:
+    """Move received images (``import_files/ab/cd.jpg``) into the media directory
+    under the same relative path; returns how many."""
+    moved = 0
+    for path in directory.rglob("*"):
+        if not path.is_file() or path.is_symlink():
+            continue
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue  # only pictures are served; anything else 1C sent stays private
+        relative = path.relative_to(directory).as_posix()
+        target = safe_path(media, relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.replace(target)
+        moved += 1
+    return moved
 
 
 def clear(directory: Path) -> None:

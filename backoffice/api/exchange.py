@@ -6,7 +6,9 @@ the log any token (managers look there when 1C says the exchange failed).
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from backoffice.api.deps import Page, Session
 from backoffice.api.schemas.exchange import Exchange1COut, Exchange1CUpdate, ExchangeOut
@@ -32,7 +34,15 @@ async def change_exchange_1c(body: Exchange1CUpdate, session: Session) -> Exchan
 
 
 @router.get("/exchanges", response_model=ListOf[ExchangeOut])
-async def read_exchanges(session: Session, page: Page) -> ListOf[ExchangeOut]:
-    """Every exchange step with what moved and what failed, newest first."""
-    items, total = await list_exchanges(session, limit=page.limit, offset=page.offset)
+async def read_exchanges(
+    session: Session,
+    page: Page,
+    peer: Annotated[str | None, Query(max_length=30, description='"1c" or "store"')] = None,
+    store_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> ListOf[ExchangeOut]:
+    """Every exchange step (a store's whole run is one) with what moved and what
+    failed, newest first."""
+    items, total = await list_exchanges(
+        session, limit=page.limit, offset=page.offset, peer=peer, store_id=store_id
+    )
     return ListOf[ExchangeOut](items=[ExchangeOut.model_validate(i) for i in items], total=total)

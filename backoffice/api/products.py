@@ -24,6 +24,7 @@ from backoffice.api.schemas.catalog import (
 )
 from backoffice.api.schemas_common import ListOf
 from crm_core.catalog import groups, service
+from crm_core.exchange.catalog_export import properties_by_product
 from crm_core.models import PriceKind, Product, ProductGroup, ProductKind
 
 router = APIRouter(tags=["catalog"])
@@ -42,7 +43,8 @@ async def _outs(session: AsyncSession, products: list[Product]) -> list[ProductO
                 )
             ).all()
         )
-    return [product_out(p, codes, names) for p in products]
+    properties = await properties_by_product(session, [p.id for p in products])
+    return [product_out(p, codes, names, properties) for p in products]
 
 
 @router.get("/products", response_model=ListOf[ProductOut])

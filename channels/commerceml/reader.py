@@ -23,6 +23,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from crm_core.exchange.records import (
+    CatalogHeader,
     GroupRecord,
     OfferRecord,
     PriceTypeRecord,
@@ -52,11 +53,18 @@ class UnsafeXML(ValueError):
     """The file declares a DTD or entities: refused before anything is read."""
 
 
+_LOCAL: dict[object, str] = {}
+
+
 def _local(el: etree._Element) -> str:
     tag = el.tag
-    if not isinstance(tag, str):  # comments, processing instructions, entity nodes
-        return ""
-    return tag.rsplit("}", 1)[-1]
+    name = _LOCAL.get(tag)
+    if name is None:
+        # comments, processing instructions, entity nodes have no string tag
+        name = tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+        if len(_LOCAL) < 10_000:  # a file of a million made-up tags cannot grow it
+            _LOCAL[tag] = name
+    return name
 
 
 def _child(el: etree._Element, name: str) -> etree._Element | None:
@@ -208,12 +216,19 @@ _HANDLERS = {
 }
 
 
-def read_catalog(source: str | Path | BinaryIO) -> Iterator[Record]:
-    """Records of an ``import*.xml`` / ``offers*.xml`` (``prices*``, ``rests*``) file in
-    document order; nested groups come child first (their parent's Ид is known)."""
+# Only these elements reach Python; libxml2 walks the rest (the bulk of a file) alone.
+CATALOG_TAGS = ("Каталог", *_HANDLERS)
+
+
+def safe_events(
+    source: str | Path | BinaryIO, tags: tuple[str, ...] | None = None
+) -> Iterator[tuple[str, etree._Element]]:
+    """``iterparse`` start/end events with entities off, no network and any DTD refused;
+    ``tags`` (local names, any namespace) limits the events to those elements."""
     parser = etree.iterparse(
         source if not isinstance(source, Path) else str(source),
         events=("start", "end"),
+        tag=[f"{{*}}{t}" for t in tags] if tags else None,
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -224,11 +239,42 @@ def read_catalog(source: str | Path | BinaryIO) -> Iterator[Record]:
     checked = False
     for event, el in parser:
         if not checked:
-            info = el.getroottree().docinfo
-            if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
-                raise UnsafeXML("The file declares a DTD; CommerceML files never do")
+            _refuse_dtd(el)
             checked = True
-        if event != "end":
+        yield event, el
+    if not checked and parser.root is not None:  # no element of ``tags``: check anyway
+        _refuse_dtd(parser.root)
+
+
+def _refuse_dtd(el: etree._Element) -> None:
+    info = el.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
+        raise UnsafeXML("The file declares a DTD; CommerceML files never do")
+
+
+def forget(el: etree._Element) -> None:
+    """Drop a handled element and its earlier siblings: memory stays flat."""
+    el.clear(keep_tail=False)
+    parent = el.getparent()
+    while el.getprevious() is not None and parent is not None:
+        del parent[0]
+
+
+def read_catalog(
+    source: str | Path | BinaryIO, *, skip: int = 0
+) -> Iterator[Record | CatalogHeader]:
+    """Records of an ``import*.xml`` / ``offers*.xml`` (``prices*``, ``rests*``) file in
+    document order; nested groups come child first (their parent's Ид is known).
+    A ``Каталог`` yields a ``CatalogHeader`` first (full catalog or changes only).
+
+    ``skip``: the first products/offers are passed over without being built (a file
+    imported in steps resumes here; building what is skipped cost most of a step)."""
+    items = 0
+    for event, el in safe_events(source, CATALOG_TAGS):
+        if event == "start":
+            if _local(el) == "Каталог":
+                only = (el.get("СодержитТолькоИзменения") or "").strip().lower() == "true"
+                yield CatalogHeader(only_changes=only)
             continue
         handler = _HANDLERS.get(_local(el))
         if handler is None or _parent_local(el) != handler[0]:
@@ -236,11 +282,13 @@ def read_catalog(source: str | Path | BinaryIO) -> Iterator[Record]:
         # Products also appear in documents (orders): only the catalog's count here.
         if _local(el) == "Товар" and _parent_local(el, 2) not in ("Каталог", ""):
             continue
+        if _local(el) in ("Товар", "Предложение"):
+            items += 1
+            if items <= skip:
+                forget(el)
+                continue
         record = handler[1](el)
         if record is not None:
             yield record
         if _local(el) != "Группа":  # a group's parent still needs its own Ид later
-            el.clear(keep_tail=False)
-            parent = el.getparent()
-            while el.getprevious() is not None and parent is not None:
-                del parent[0]
+            forget(el)

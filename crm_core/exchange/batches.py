@@ -10,14 +10,14 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from crm_core.catalog.common import MAX_MONEY, MAX_QUANTITY, VAT_RATES
 from crm_core.context import now
-from crm_core.exchange.records import OfferRecord, ProductRecord
-from crm_core.models import Product, ProductKind, ProductPrice
+from crm_core.exchange.records import OfferRecord, ProductRecord, PropertyRecord
+from crm_core.models import Product, ProductKind, ProductPrice, ProductProperty
 
 MAX_ERRORS = 100
 
@@ -53,8 +53,9 @@ async def upsert_products(
         }
     at = now(session)
     taken: set[str] = set()
+    fresh: dict[str, Product] = {}  # new products: inserted in one statement below
     for record in batch:
-        product = found.get(record.external_id)
+        product = found.get(record.external_id) or fresh.get(record.external_id)
         sku = _cut(record.sku, 100)
         owner = owners.get(sku) if sku else None
         if product is None and owner is not None and owner.external_id is None:
@@ -68,13 +69,18 @@ async def upsert_products(
             taken.add(sku)
         created = product is None
         if created:
+            # Transient (never added): its columns become one row of a bulk INSERT, which
+            # the ORM's unit of work would issue one row at a time.
             product = Product(external_id=record.external_id, created_at=at, stock=Decimal(0))
-            product.prices = []
-            session.add(product)
+            fresh[record.external_id] = product
         _apply(product, record, sku, groups, errors)
         product.updated_at = at
         counts["products_created" if created else "products_updated"] += 1
     await session.flush()
+    if fresh:
+        columns = [c.key for c in Product.__table__.columns if c.key != "id"]
+        rows = [{key: getattr(p, key) for key in columns} for p in fresh.values()]
+        await session.execute(insert(Product), rows)
 
 
 def _apply(
@@ -104,15 +110,53 @@ def _apply(
     product.vat_rate = rate
 
 
+async def store_properties(
+    session: AsyncSession, batch: list[ProductRecord], definitions: dict[str, PropertyRecord]
+) -> None:
+    """The products' property values by the classifier's names (dictionary values
+    resolved); a re-sent product replaces its values."""
+    ids = dict(
+        (
+            await session.execute(
+                select(Product.external_id, Product.id).where(
+                    Product.external_id.in_([r.external_id for r in batch])
+                )
+            )
+        ).all()
+    )
+    if not ids:
+        return
+    await session.execute(
+        delete(ProductProperty).where(ProductProperty.product_id.in_(ids.values()))
+    )
+    rows = []
+    for record in batch:
+        product_id = ids.get(record.external_id)
+        names: set[str] = set()
+        for key, value in record.properties.items():
+            definition = definitions.get(key)
+            name = (definition.name if definition else key).strip()[:200]
+            value = (definition.values.get(value, value) if definition else value) or ""
+            if product_id is None or not name or not value.strip() or name in names:
+                continue
+            names.add(name)
+            rows.append({"product_id": product_id, "name": name, "value": value.strip()[:1000]})
+    if rows:
+        await session.execute(insert(ProductProperty), rows)
+
+
 async def apply_offers(
     session: AsyncSession,
     batch: list[OfferRecord],
     price_kinds: dict[str, int],
     counts: dict[str, int],
     errors: list[dict[str, Any]],
+    variants: dict[str, dict] | None = None,
 ) -> None:
-    """Prices and stock onto known products; an offer of a characteristic
-    ("<product>#<variant>") lands on its product until variants are modelled."""
+    """Prices and stock onto known products. Offers of characteristics
+    ("<product>#<variant>", sizes, colours) land on their product: its stock is the
+    sum over the variants, its price the lowest ("from") of theirs."""
+    variants = {} if variants is None else variants
     wanted = {r.external_id for r in batch} | {r.external_id.split("#")[0] for r in batch}
     products = {
         p.external_id: p
@@ -123,14 +167,20 @@ async def apply_offers(
         )
     }
     at = now(session)
+    fresh: dict[tuple[int, int], dict[str, Any]] = {}  # new prices, one INSERT below
     for record in batch:
-        product = products.get(record.external_id) or products.get(record.external_id.split("#")[0])
+        product = products.get(record.external_id)
+        if product is None and "#" in record.external_id:
+            product = products.get(record.external_id.split("#")[0])
+            if product is not None:
+                record = _merge_variant(variants, product.external_id, record)
+                counts["variant_offers"] += 1
         if product is None:
             counts["offers_skipped"] += 1
             note(errors, record.external_id, "offer of a product not in the catalog")
             continue
         if record.prices is not None:
-            _set_prices(product, record, price_kinds, errors)
+            _set_prices(product, record, price_kinds, errors, fresh)
         if record.quantity is not None and product.kind is ProductKind.GOODS:
             # 1C is the master of stock: it sends the absolute balance, not a change.
             quantity = record.quantity.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
@@ -138,6 +188,21 @@ async def apply_offers(
         product.updated_at = at
         counts["offers_applied"] += 1
     await session.flush()
+    if fresh:
+        await session.execute(insert(ProductPrice), list(fresh.values()))
+
+
+def _merge_variant(variants: dict[str, dict], base: str, record: OfferRecord) -> OfferRecord:
+    """The running total of a product's variants in this step, as one offer."""
+    seen = variants.setdefault(base, {"prices": None, "quantity": None})
+    if record.prices is not None:
+        prices = dict(seen["prices"] or {})
+        for kind, value in record.prices.items():
+            prices[kind] = min(value, prices.get(kind, value))
+        seen["prices"] = prices
+    if record.quantity is not None:
+        seen["quantity"] = (seen["quantity"] or Decimal(0)) + max(record.quantity, Decimal(0))
+    return OfferRecord(base, seen["prices"], seen["quantity"])
 
 
 def _set_prices(
@@ -145,6 +210,7 @@ def _set_prices(
     record: OfferRecord,
     price_kinds: dict[str, int],
     errors: list[dict[str, Any]],
+    fresh: dict[tuple[int, int], dict[str, Any]],
 ) -> None:
     current = {p.price_kind_id: p for p in product.prices}
     for kind_external_id, value in (record.prices or {}).items():
@@ -159,4 +225,8 @@ def _set_prices(
         if kind_id in current:
             current[kind_id].price = price
         else:
-            product.prices.append(ProductPrice(price_kind_id=kind_id, price=price))
+            fresh[(product.id, kind_id)] = {
+                "product_id": product.id,
+                "price_kind_id": kind_id,
+                "price": price,
+            }

@@ -13,14 +13,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.catalog.groups import create_price_kind
-from crm_core.exchange.batches import apply_offers, upsert_products
+from crm_core.context import now
+from crm_core.exchange.batches import apply_offers, store_properties, upsert_products
 from crm_core.exchange.records import (
+    CatalogHeader,
     GroupRecord,
     OfferRecord,
     PriceTypeRecord,
@@ -28,7 +31,7 @@ from crm_core.exchange.records import (
     PropertyRecord,
     Record,
 )
-from crm_core.models import PriceKind, ProductGroup
+from crm_core.models import ExchangeLog, PriceKind, Product, ProductGroup
 
 BATCH = 500
 
@@ -52,8 +55,14 @@ async def import_catalog_step(
     kind_ids: dict[str, int] | None = None
     products: list[ProductRecord] = []
     offers: list[OfferRecord] = []
+    properties: dict[str, PropertyRecord] = {}
+    variants: dict[str, dict] = {}
     index = 0
     for record in records:
+        if isinstance(record, CatalogHeader):
+            if position == 0 and not record.only_changes:
+                result.counts["full_catalog"] = 1  # lets ``deactivate`` retire the rest
+            continue
         if isinstance(record, GroupRecord):
             groups_seen.append(record)
             continue
@@ -61,7 +70,8 @@ async def import_catalog_step(
             price_types.append(record)
             continue
         if isinstance(record, PropertyRecord):
-            if position == 0:  # read, not stored yet: the catalog has no property model
+            properties[record.external_id] = record
+            if position == 0:
                 result.counts["properties_read"] += 1
             continue
         index += 1
@@ -75,13 +85,16 @@ async def import_catalog_step(
             products.append(record)
             if len(products) >= BATCH:
                 await upsert_products(session, products, group_ids, result.counts, result.errors)
+                await store_properties(session, products, properties)
                 products = []
         elif isinstance(record, OfferRecord):
             if kind_ids is None:
                 kind_ids = await upsert_price_kinds(session, price_types, result.counts)
             offers.append(record)
             if len(offers) >= BATCH:
-                await apply_offers(session, offers, kind_ids, result.counts, result.errors)
+                await apply_offers(
+                    session, offers, kind_ids, result.counts, result.errors, variants
+                )
                 offers = []
         result.position = index
     else:
@@ -92,8 +105,9 @@ async def import_catalog_step(
         kind_ids = await upsert_price_kinds(session, price_types, result.counts)
     if products:
         await upsert_products(session, products, group_ids or {}, result.counts, result.errors)
+        await store_properties(session, products, properties)
     if offers:
-        await apply_offers(session, offers, kind_ids or {}, result.counts, result.errors)
+        await apply_offers(session, offers, kind_ids or {}, result.counts, result.errors, variants)
     return result
 
 
@@ -168,4 +182,35 @@ async def upsert_price_kinds(
     return {ext: k.id for ext, k in by_ext.items()}
 
 
-__all__ = ["StepResult", "import_catalog_step"]
+async def full_import_started(session: AsyncSession, *, session_key: str) -> datetime | None:
+    """When this exchange session began importing a full catalog; None if it sent
+    only changes (or no catalog at all)."""
+    entries = await session.scalars(
+        select(ExchangeLog).where(
+            ExchangeLog.session_key == session_key,
+            ExchangeLog.peer == "1c",
+            ExchangeLog.type == "catalog",
+            ExchangeLog.mode == "import",
+            ExchangeLog.status == "success",
+        )
+    )
+    started = [e.started_at for e in entries if (e.counts or {}).get("full_catalog")]
+    return min(started) if started else None
+
+
+async def deactivate_missing(session: AsyncSession, *, since) -> int:
+    """After a full catalog: products from the accounting system (with an Ид) that
+    this exchange did not touch (updated before ``since``) are made inactive."""
+    result = await session.execute(
+        update(Product)
+        .where(
+            Product.external_id.is_not(None),
+            Product.active.is_(True),
+            Product.updated_at < since,
+        )
+        .values(active=False, updated_at=now(session))
+    )
+    return result.rowcount or 0
+
+
+__all__ = ["StepResult", "deactivate_missing", "import_catalog_step"]

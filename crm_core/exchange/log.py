@@ -97,11 +97,25 @@ async def log_failure(
 
 
 async def list_exchanges(
-    session: AsyncSession, *, limit: int = 50, offset: int = 0
+    session: AsyncSession,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    peer: str | None = None,
+    store_id: int | None = None,
 ) -> tuple[list[ExchangeLog], int]:
-    """The newest first."""
-    total = await session.scalar(select(func.count()).select_from(ExchangeLog))
+    """The newest first; ``peer`` ("1c", "store") and ``store_id`` narrow it."""
+    conditions = []
+    if peer:
+        conditions.append(ExchangeLog.peer == peer)
+    if store_id is not None:
+        conditions.append(ExchangeLog.store_id == store_id)
+    total = await session.scalar(select(func.count()).select_from(ExchangeLog).where(*conditions))
     rows = await session.scalars(
-        select(ExchangeLog).order_by(ExchangeLog.id.desc()).limit(limit).offset(offset)
+        select(ExchangeLog)
+        .where(*conditions)
+        .order_by(ExchangeLog.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
     return list(rows), total or 0

@@ -90,3 +90,13 @@ def test_windows_1251_and_schema_2_10_rests():
 def test_dtd_is_refused_before_anything_is_read(payload):
     with pytest.raises(UnsafeXML):
         list(read_catalog(io.BytesIO(payload)))
+
+
+@pytest.mark.parametrize("reader", ["catalog", "documents"])
+def test_dtd_is_refused_even_without_a_single_known_element(reader):
+    from channels.commerceml.documents import read_documents
+
+    payload = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "e">]><x>&e;</x>'
+    read = read_catalog if reader == "catalog" else read_documents
+    with pytest.raises(UnsafeXML):
+        list(read(io.BytesIO(payload)))

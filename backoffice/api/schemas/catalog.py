@@ -71,9 +71,17 @@ class ProductOut(Schema):
     external_id: str | None
     created_at: datetime
     updated_at: datetime
+    properties: dict[str, str] = Field(
+        default_factory=dict, description="property name -> value, as 1C's classifier has them"
+    )
 
 
-def product_out(product: Product, codes: dict[int, str], groups: dict[int, str]) -> ProductOut:
+def product_out(
+    product: Product,
+    codes: dict[int, str],
+    groups: dict[int, str],
+    properties: dict[int, dict[str, str]] | None = None,
+) -> ProductOut:
     """The read shape; ``codes`` maps price kind ids to codes, ``groups`` ids to names."""
     return ProductOut(
         id=product.id,
@@ -94,6 +102,7 @@ def product_out(product: Product, codes: dict[int, str], groups: dict[int, str])
         external_id=product.external_id,
         created_at=product.created_at,
         updated_at=product.updated_at,
+        properties=(properties or {}).get(product.id, {}),
     )
 
 

@@ -26,8 +26,9 @@ class Exchange1CUpdate(InputSchema):
 
 class ExchangeOut(Schema):
     id: int
-    peer: str = Field(description='"1c" for the firm\'s 1C')
-    direction: str = Field(description='"in" to Firma, "out" of it')
+    peer: str = Field(description='"1c" for the firm\'s 1C, "store" for an online store')
+    store_id: int | None = Field(None, description="the store of a store run")
+    direction: str = Field(description='"in" to Firma, "out" of it, "both" (a store run)')
     type: str
     mode: str
     filename: str | None

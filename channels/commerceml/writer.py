@@ -1,0 +1,351 @@
+"""Writing CommerceML 2 (schema 2.08, the version 1C and Bitrix both read): the
+catalog (``import.xml``), the offers (``offers.xml``) and order documents.
+
+Strict: elements in the schema's order, dates and amounts in its formats, UTF-8 and
+the ``urn:1C.ru:commerceml_2`` namespace; the tests validate the output against the
+published XSD. Streaming: ``lxml.etree.xmlfile`` writes each element as it comes,
+so a 50,000-product catalog never sits in memory; the record sources are async
+iterables (the database is read in batches while the file is written).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+from lxml import etree
+
+from crm_core.exchange.records import (
+    DELIVERY_ID,
+    GroupRecord,
+    OfferRecord,
+    OrderDocument,
+    PartyRecord,
+    PriceTypeRecord,
+    ProductRecord,
+    PropertyRecord,
+)
+
+VERSION = "2.08"
+NS = "urn:1C.ru:commerceml_2"
+OKEI = {"шт": ("796", "Штука", "PCE"), "кг": ("166", "Килограмм", "KGM")}
+OKEI.update({"ч": ("356", "Час", "HUR"), "м": ("006", "Метр", "MTR"), "л": ("112", "Литр", "LTR")})
+
+
+def _money(value: Decimal | None) -> str:
+    return f"{(value or Decimal(0)):.2f}"
+
+
+def _qty(value: Decimal) -> str:
+    text = f"{value.normalize():f}"
+    return text
+
+
+def _sub(parent: etree._Element, tag: str, text: Any = None, **attrs: str) -> etree._Element:
+    el = etree.SubElement(parent, tag, attrs)
+    if text is not None:
+        el.text = str(text)
+    return el
+
+
+def _requisites(parent: etree._Element, values: Iterable[tuple[str, str]]) -> None:
+    values = [(k, v) for k, v in values if k]
+    if not values:
+        return
+    holder = _sub(parent, "ЗначенияРеквизитов")
+    for name, value in values:
+        req = _sub(holder, "ЗначениеРеквизита")
+        _sub(req, "Наименование", name)
+        _sub(req, "Значение", value)
+
+
+def _unit(parent: etree._Element, unit: str | None, code: str | None = None) -> None:
+    unit = unit or "шт"
+    known = OKEI.get(unit)
+    attrs = {}
+    if code or known:
+        attrs["Код"] = code or known[0]
+    if known:
+        attrs["НаименованиеПолное"] = known[1]
+        attrs["МеждународноеСокращение"] = known[2]
+    _sub(parent, "БазоваяЕдиница", unit, **attrs)
+
+
+def _owner(parent: etree._Element, firm: str) -> None:
+    owner = _sub(parent, "Владелец")
+    _sub(owner, "Ид", "firma")
+    _sub(owner, "Наименование", firm)
+    _sub(owner, "ОфициальноеНаименование", firm)
+
+
+async def _aiter(items: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item
+
+
+def _root_attrs(at: datetime) -> dict[str, str]:
+    return {"ВерсияСхемы": VERSION, "ДатаФормирования": at.strftime("%Y-%m-%dT%H:%M:%S")}
+
+
+def _group_el(record: GroupRecord, children: dict[str | None, list[GroupRecord]]) -> etree._Element:
+    el = etree.Element("Группа")
+    _sub(el, "Ид", record.external_id)
+    _sub(el, "Наименование", record.name)
+    kids = children.get(record.external_id, [])
+    if kids:
+        holder = _sub(el, "Группы")
+        for kid in kids:
+            holder.append(_group_el(kid, children))
+    return el
+
+
+def _property_el(record: PropertyRecord) -> etree._Element:
+    el = etree.Element("Свойство")
+    _sub(el, "Ид", record.external_id)
+    _sub(el, "Наименование", record.name)
+    _sub(el, "ТипЗначений", "Справочник" if record.values else "Строка")
+    if record.values:
+        options = _sub(el, "ВариантыЗначений")
+        for key, value in record.values.items():
+            option = _sub(options, "Справочник")
+            _sub(option, "ИдЗначения", key)
+            _sub(option, "Значение", value)
+    return el
+
+
+def _product_el(record: ProductRecord) -> etree._Element:
+    el = etree.Element("Товар")
+    _sub(el, "Ид", record.external_id)
+    if record.sku:
+        _sub(el, "Артикул", record.sku)
+    _sub(el, "Наименование", record.name)
+    _unit(el, record.unit)
+    if record.group_external_ids:
+        groups = _sub(el, "Группы")
+        for ext in record.group_external_ids:
+            _sub(groups, "Ид", ext)
+    if record.description:
+        _sub(el, "Описание", record.description)
+    if record.image:
+        _sub(el, "Картинка", record.image)
+    if record.properties:
+        props = _sub(el, "ЗначенияСвойств")
+        for key, value in record.properties.items():
+            prop = _sub(props, "ЗначенияСвойства")
+            _sub(prop, "Ид", key)
+            _sub(prop, "Значение", value)
+    rates = _sub(el, "СтавкиНалогов")
+    rate = _sub(rates, "СтавкаНалога")
+    _sub(rate, "Наименование", "НДС")
+    _sub(rate, "Ставка", "Без НДС" if record.vat_rate is None else _qty(record.vat_rate))
+    kind = "Услуга" if record.is_service else "Товар"
+    _requisites(el, [("ВидНоменклатуры", kind), ("ТипНоменклатуры", kind)])
+    return el
+
+
+async def write_catalog(
+    out: IO[bytes] | str,
+    *,
+    groups: list[GroupRecord],
+    properties: list[PropertyRecord],
+    products: Iterable[ProductRecord] | AsyncIterable[ProductRecord],
+    catalog_id: str,
+    firm: str = "Firma",
+    only_changes: bool = False,
+    at: datetime | None = None,
+) -> int:
+    """``import.xml``: the classifier (groups as a tree, properties) and the products.
+    Returns how many products were written."""
+    at = at or datetime.now(UTC)
+    children: dict[str | None, list[GroupRecord]] = {}
+    known = {g.external_id for g in groups}
+    for group in groups:
+        parent = group.parent_external_id if group.parent_external_id in known else None
+        children.setdefault(parent, []).append(group)
+    count = 0
+    with etree.xmlfile(out, encoding="utf-8") as xf:
+        xf.write_declaration()
+        with xf.element("КоммерческаяИнформация", _root_attrs(at), nsmap={None: NS}):
+            classifier = etree.Element("Классификатор")
+            _sub(classifier, "Ид", catalog_id)
+            _sub(classifier, "Наименование", f"Классификатор ({firm})")
+            _owner(classifier, firm)
+            if groups:
+                holder = _sub(classifier, "Группы")
+                for group in children.get(None, []):
+                    holder.append(_group_el(group, children))
+            if properties:
+                holder = _sub(classifier, "Свойства")
+                for prop in properties:
+                    holder.append(_property_el(prop))
+            xf.write(classifier)
+            attrs = {"СодержитТолькоИзменения": "true" if only_changes else "false"}
+            with xf.element("Каталог", attrs):
+                head = etree.Element("x")
+                _sub(head, "Ид", catalog_id)
+                _sub(head, "ИдКлассификатора", catalog_id)
+                _sub(head, "Наименование", f"Каталог товаров ({firm})")
+                _owner(head, firm)
+                for child in head:
+                    xf.write(child)
+                with xf.element("Товары"):
+                    async for product in _aiter(products):
+                        xf.write(_product_el(product))
+                        count += 1
+    return count
+
+
+async def write_offers(
+    out: IO[bytes] | str,
+    *,
+    price_types: list[PriceTypeRecord],
+    offers: Iterable[OfferRecord] | AsyncIterable[OfferRecord],
+    catalog_id: str,
+    firm: str = "Firma",
+    at: datetime | None = None,
+) -> int:
+    """``offers.xml``: price types, then each product's prices and stock."""
+    at = at or datetime.now(UTC)
+    count = 0
+    with etree.xmlfile(out, encoding="utf-8") as xf:
+        xf.write_declaration()
+        root = xf.element("КоммерческаяИнформация", _root_attrs(at), nsmap={None: NS})
+        with root, xf.element("ПакетПредложений", {"СодержитТолькоИзменения": "false"}):
+            head = etree.Element("x")
+            _sub(head, "Ид", f"{catalog_id}#offers")
+            _sub(head, "Наименование", f"Пакет предложений ({firm})")
+            _sub(head, "ИдКаталога", catalog_id)
+            _sub(head, "ИдКлассификатора", catalog_id)
+            _owner(head, firm)
+            kinds = _sub(head, "ТипыЦен")
+            for kind in price_types:
+                el = _sub(kinds, "ТипЦены")
+                _sub(el, "Ид", kind.external_id)
+                _sub(el, "Наименование", kind.name)
+                _sub(el, "Валюта", kind.currency)
+            for child in head:
+                xf.write(child)
+            currencies = {k.external_id: k.currency for k in price_types}
+            with xf.element("Предложения"):
+                async for offer in _aiter(offers):
+                    xf.write(_offer_el(offer, currencies))
+                    count += 1
+    return count
+
+
+def _offer_el(record: OfferRecord, currencies: dict[str, str]) -> etree._Element:
+    el = etree.Element("Предложение")
+    _sub(el, "Ид", record.external_id)
+    _sub(el, "Наименование", getattr(record, "name", None) or record.external_id)
+    _unit(el, None)
+    if record.prices:
+        prices = _sub(el, "Цены")
+        for kind, value in record.prices.items():
+            price = _sub(prices, "Цена")
+            _sub(price, "Представление", f"{_money(value)} {currencies.get(kind, 'RUB')} за шт")
+            _sub(price, "ИдТипаЦены", kind)
+            _sub(price, "ЦенаЗаЕдиницу", _money(value))
+            _sub(price, "Валюта", currencies.get(kind, "RUB"))
+    if record.quantity is not None:
+        _sub(el, "Количество", _qty(record.quantity))
+    return el
+
+
+def _party_el(party: PartyRecord) -> etree._Element:
+    el = etree.Element("Контрагент")
+    _sub(el, "Ид", party.external_id or "")
+    name = party.name or party.full_name or party.external_id or "Покупатель"
+    _sub(el, "Наименование", name)
+    if party.is_company:
+        _sub(el, "ОфициальноеНаименование", party.full_name or name)
+        if party.address:
+            _sub(_sub(el, "ЮридическийАдрес"), "Представление", party.address)
+        if party.inn:
+            _sub(el, "ИНН", party.inn)
+        if party.kpp:
+            _sub(el, "КПП", party.kpp)
+    else:
+        _sub(el, "ПолноеНаименование", party.full_name or name)
+        if party.inn:
+            _sub(el, "ИНН", party.inn)
+        if party.address:
+            _sub(_sub(el, "АдресРегистрации"), "Представление", party.address)
+    if party.address:
+        _sub(_sub(el, "Адрес"), "Представление", party.address)
+    if party.phones or party.emails:
+        contacts = _sub(el, "Контакты")
+        for kind, values in (("Телефон рабочий", party.phones), ("Почта", party.emails)):
+            for value in values:
+                contact = _sub(contacts, "Контакт")
+                _sub(contact, "Тип", kind)
+                _sub(contact, "Значение", value)
+    _sub(el, "Роль", "Покупатель")
+    return el
+
+
+def _line_el(line: Any) -> etree._Element:
+    el = etree.Element("Товар")
+    _sub(el, "Ид", line.external_id or DELIVERY_ID)
+    if line.sku:
+        _sub(el, "Артикул", line.sku)
+    _sub(el, "Наименование", line.name)
+    _unit(el, line.unit, line.unit_code)
+    kind = "Услуга" if line.is_service or line.is_delivery else "Товар"
+    _requisites(el, [("ВидНоменклатуры", kind), ("ТипНоменклатуры", kind)])
+    _sub(el, "ЦенаЗаЕдиницу", _money(line.price))
+    _sub(el, "Количество", _qty(line.quantity))
+    _sub(el, "Сумма", _money(line.amount if line.amount is not None else line.price))
+    return el
+
+
+def document_element(document: OrderDocument, zone: ZoneInfo) -> etree._Element:
+    """One ``Документ`` «Заказ товара» with the firm as the seller."""
+    el = etree.Element("Документ")
+    local = (document.date or datetime.now(UTC)).astimezone(zone)
+    _sub(el, "Ид", document.external_id)
+    _sub(el, "Номер", document.number)
+    _sub(el, "Дата", local.strftime("%Y-%m-%d"))
+    _sub(el, "ХозОперация", "Заказ товара")
+    _sub(el, "Роль", "Продавец")
+    _sub(el, "Валюта", document.currency)
+    _sub(el, "Курс", "1")
+    _sub(el, "Сумма", _money(document.total))
+    parties = _sub(el, "Контрагенты")
+    if document.party is not None:
+        parties.append(_party_el(document.party))
+    _sub(el, "Время", local.strftime("%H:%M:%S"))
+    if document.comment:
+        _sub(el, "Комментарий", document.comment)
+    if document.lines:
+        lines = _sub(el, "Товары")
+        for line in document.lines:
+            lines.append(_line_el(line))
+    _requisites(el, list(document.requisites.items()))
+    return el
+
+
+async def write_orders(
+    out: IO[bytes] | str,
+    documents: Iterable[OrderDocument] | AsyncIterable[OrderDocument],
+    *,
+    timezone: str = "Europe/Moscow",
+    at: datetime | None = None,
+) -> int:
+    """The answer to ``type=sale&mode=query`` (or a file of statuses for a store)."""
+    zone = ZoneInfo(timezone)
+    at = (at or datetime.now(UTC)).astimezone(zone)
+    count = 0
+    with etree.xmlfile(out, encoding="utf-8") as xf:
+        xf.write_declaration()
+        with xf.element("КоммерческаяИнформация", _root_attrs(at), nsmap={None: NS}):
+            async for document in _aiter(documents):
+                xf.write(document_element(document, zone))
+                count += 1
+    return count
