@@ -1,0 +1,1 @@
+"""Employees' calendars as iCalendar feeds: ``GET /calendar/{token}.ics``."""

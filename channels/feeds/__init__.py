@@ -1,0 +1,1 @@
+"""Catalog feeds for marketplaces and ad systems: YML (Yandex Market Language)."""
