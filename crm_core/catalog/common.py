@@ -27,13 +27,13 @@ def to_decimal(value: Any, *, field: str, places: int, minimum: Decimal | None =
         raise ValidationFailed(f"{field} must be a number", field=field) from exc
     if not number.is_finite():
         raise ValidationFailed(f"{field} must be a finite number", field=field)
+    limit = MAX_MONEY if places == 2 else MAX_QUANTITY
+    if abs(number) > limit:  # before quantize: 1E+400 cannot be quantized at all
+        raise ValidationFailed(f"{field} is too large", field=field)
     if number != number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):
         raise ValidationFailed(f"{field} allows at most {places} decimal places", field=field)
     if minimum is not None and number < minimum:
         raise ValidationFailed(f"{field} must be at least {minimum}", field=field)
-    limit = MAX_MONEY if places == 2 else MAX_QUANTITY
-    if abs(number) > limit:
-        raise ValidationFailed(f"{field} is too large", field=field)
     return number
 
 

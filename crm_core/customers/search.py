@@ -40,6 +40,15 @@ def contact_conditions(q: str) -> list[ColumnElement[bool]]:
     return found
 
 
+def looks_like_contact(q: str) -> bool:
+    """A phone number (only phone characters, enough digits) or an email address."""
+    text = q.strip()
+    digits = sum(ch.isdigit() for ch in text)
+    if set(text) <= _PHONE_CHARS and digits >= MIN_PARTIAL_DIGITS:
+        return True
+    return "@" in text and " " not in text
+
+
 def owners_matching(owner_column: Any, q: str) -> Any:
     """``owner_column`` (ContactPoint.lead_id or .customer_id) values whose contacts match."""
     conditions = contact_conditions(q)
@@ -59,10 +68,12 @@ def customer_filters(
     conditions: list[ColumnElement[bool]] = []
     text = (q or "").strip()
     if text:
-        options = [
-            contains(session, Customer.name, text),
-            contains(session, Customer.legal_name, text),
-        ]
+        options = []
+        if not looks_like_contact(text):  # a phone or an email is never a name: skip the scan
+            options += [
+                contains(session, Customer.name, text),
+                contains(session, Customer.legal_name, text),
+            ]
         if text.isdigit():
             options.append(Customer.inn.like(f"{text}%"))
         by_contact = owners_matching(ContactPoint.customer_id, text)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from crm_core.history import list_history
 from crm_core.lookup import get_or_404
-from crm_core.models import Customer, Event, HistoryEntry, Lead, Order
+from crm_core.models import Customer, Event, HistoryEntry, Invoice, Lead, Order
 
 
 async def history_page(
@@ -80,6 +80,23 @@ async def customer_orders(
         .where(condition)
         .options(selectinload(Order.state))
         .order_by(Order.date.desc(), Order.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), total or 0
+
+
+async def customer_invoices(
+    session: AsyncSession, customer_id: int, *, limit: int = 50, offset: int = 0
+) -> tuple[list[Invoice], int]:
+    """The invoices made for the customer, newest first (lines not loaded)."""
+    await get_or_404(session, Customer, customer_id, what="Customer")
+    condition = Invoice.customer_id == customer_id
+    total = await session.scalar(select(func.count(Invoice.id)).where(condition))
+    rows = await session.scalars(
+        select(Invoice)
+        .where(condition)
+        .order_by(Invoice.date.desc(), Invoice.id.desc())
         .limit(limit)
         .offset(offset)
     )

@@ -5,14 +5,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.contacts import normalize_email
 from crm_core.context import now
 from crm_core.errors import Conflict, ValidationFailed
 from crm_core.lookup import get_or_404
-from crm_core.models import Employee, Role
+from crm_core.models import Employee, OfficeSession, Role
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
@@ -81,9 +81,13 @@ async def update_employee(session: AsyncSession, employee_id: int, **fields) -> 
         if clash:
             raise Conflict(f"An employee with email {email} already exists", field="email")
         employee.email = email
+    ends_sessions = False
     if fields.get("password"):
         employee.password_hash = hash_password(fields.pop("password"))
+        ends_sessions = True
     fields.pop("password", None)
+    if fields.get("active") is False:
+        ends_sessions = True
     if fields.get("timezone"):
         _check_timezone(fields["timezone"])
     hour = fields.get("agenda_hour")
@@ -94,6 +98,13 @@ async def update_employee(session: AsyncSession, employee_id: int, **fields) -> 
     for key in ("name", "role", "timezone", "language", "agenda_hour", "active"):
         if key in fields and fields[key] is not None:
             setattr(employee, key, fields[key])
+    if ends_sessions:
+        # A new password or a deactivated account signs every browser out at once.
+        await session.execute(
+            update(OfficeSession)
+            .where(OfficeSession.employee_id == employee_id, OfficeSession.ended_at.is_(None))
+            .values(ended_at=now(session))
+        )
     await session.flush()
     return employee
 

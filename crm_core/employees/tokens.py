@@ -63,3 +63,9 @@ async def revoke_api_token(session: AsyncSession, token_id: int) -> None:
     await session.execute(
         update(ApiToken).where(ApiToken.id == token_id).values(revoked_at=now(session))
     )
+
+
+async def list_api_tokens(session: AsyncSession) -> list[ApiToken]:
+    """Every token ever made (revoked ones too), newest first; never the secret."""
+    rows = await session.scalars(select(ApiToken).order_by(ApiToken.id.desc()))
+    return list(rows)

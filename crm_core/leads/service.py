@@ -18,7 +18,7 @@ from crm_core.customers.contacts import (
     normalize_phones,
     normalize_telegram_id,
 )
-from crm_core.customers.search import owners_matching
+from crm_core.customers.search import looks_like_contact, owners_matching
 from crm_core.customers.timeline import history_page, lead_events
 from crm_core.errors import NotFound, ValidationFailed
 from crm_core.leads.intake import UTM_FIELDS, IntakeResult, build_input, submit
@@ -167,10 +167,12 @@ async def list_leads(
     responsible_id: int | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
+    sort: str = "-created",
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Lead], int]:
-    """Leads newest first; open ones unless ``result`` says otherwise (``"all"``: any)."""
+    """Leads newest first (``sort``: ``created``, ``name``, ``-`` for descending); open
+    ones unless ``result`` says otherwise (``"all"``: any)."""
     conditions = []
     if state is not None:
         conditions.append(Lead.state_id == (await resolve_state(session, state)).id)
@@ -179,11 +181,16 @@ async def list_leads(
         conditions.append(Lead.result == wanted)
     text = (q or "").strip()
     if text:
-        options = [contains(session, col, text) for col in (Lead.name, Lead.company)]
         by_contact = owners_matching(ContactPoint.lead_id, text)
-        if by_contact is not None:
-            options.append(Lead.id.in_(by_contact))
-        conditions.append(or_(*options))
+        if by_contact is not None and looks_like_contact(text):
+            # A phone number or an email is looked up in the indexed contacts only:
+            # matching it against every name as well would read the whole table.
+            conditions.append(Lead.id.in_(by_contact))
+        else:
+            options = [contains(session, col, text) for col in (Lead.name, Lead.company)]
+            if by_contact is not None:
+                options.append(Lead.id.in_(by_contact))
+            conditions.append(or_(*options))
     if source is not None:
         try:
             conditions.append(Lead.source == LeadSource(source))
@@ -200,11 +207,22 @@ async def list_leads(
         select(Lead)
         .where(*conditions)
         .options(selectinload(Lead.state), selectinload(Lead.contacts))
-        .order_by(Lead.created_at.desc(), Lead.id.desc())
+        .order_by(*_lead_order(sort))
         .limit(limit)
         .offset(offset)
     )
     return list(rows), total or 0
+
+
+_SORTS = {"created": (Lead.created_at, Lead.id), "name": (Lead.name, Lead.id)}
+
+
+def _lead_order(sort: str) -> list:
+    key = (sort or "-created").strip()
+    columns = _SORTS.get(key.lstrip("-"))
+    if columns is None:
+        raise ValidationFailed(f"Unknown sort {sort!r}", field="sort")
+    return [c.desc() for c in columns] if key.startswith("-") else [c.asc() for c in columns]
 
 
 def _replace_contacts(

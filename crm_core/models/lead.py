@@ -40,6 +40,15 @@ class Lead(Base):
     __table_args__ = (
         Index("ix_leads_result_state_created", "result", "state_id", "created_at"),
         Index("ix_leads_created_at", "created_at"),
+        # The office's lead list (newest open first) and a manager's own board and list.
+        Index("ix_leads_result_created", "result", "created_at", "id"),
+        Index(
+            "ix_leads_responsible_result_state",
+            "responsible_id",
+            "result",
+            "state_id",
+            "created_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

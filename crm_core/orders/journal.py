@@ -11,6 +11,7 @@ nobody pages through ten thousand orders; a total equal to the cap means "at lea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -19,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from crm_core.context import now
 from crm_core.errors import ValidationFailed
-from crm_core.models import Order, OrderIndicator, OrderState
+from crm_core.models import Customer, Employee, Order, OrderIndicator, OrderState
 from crm_core.numbering import ORDER_SERIES, PREFIXES
 from crm_core.orders.indicators import indicator_filter
 
@@ -41,8 +42,10 @@ async def list_orders(
     q: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    newest_first: bool = True,
 ) -> tuple[list[Order], int]:
-    """Orders newest first (``date DESC, id DESC``) with states; total capped at COUNT_CAP.
+    """Orders newest first (``date DESC, id DESC``; ``newest_first=False``: oldest first)
+    with states; total capped at COUNT_CAP.
 
     ``date_from`` is inclusive, ``date_to`` exclusive; ``q`` is an external id or an
     order number, whole or its sequence (``123`` finds ``ЗК-2026-000123`` of recent years).
@@ -89,23 +92,40 @@ async def list_orders(
         conditions.append(Order.id.in_(ids))
     # Counted along the page's own path (newest first): left unordered, the planner may
     # walk an index oldest first, where e.g. on-time orders are rare, and read it all.
-    capped = (
-        select(Order.id)
-        .where(*conditions)
-        .order_by(Order.date.desc(), Order.id.desc())
-        .limit(COUNT_CAP)
-        .subquery()
-    )
+    ordering = (Order.date.desc(), Order.id.desc()) if newest_first else (Order.date, Order.id)
+    capped = select(Order.id).where(*conditions).order_by(*ordering).limit(COUNT_CAP).subquery()
     total = await session.scalar(select(func.count()).select_from(capped)) or 0
     rows = list(
         await session.scalars(
             select(Order)
             .where(*conditions)
             .options(selectinload(Order.state))
-            .order_by(Order.date.desc(), Order.id.desc())
+            .order_by(*ordering)
             .limit(limit)
             .offset(offset)
         )
     )
     # Past the cap, the page itself proves there are at least offset + len(rows).
     return rows, max(total, offset + len(rows))
+
+
+async def journal_names(
+    session: AsyncSession, orders: Sequence[Order]
+) -> tuple[dict[int, str], dict[int, str]]:
+    """Names for a journal page: ``({customer_id: name}, {employee_id: name})``, two
+    look-ups by primary key whatever the page size (no query per row)."""
+    customer_ids = {o.customer_id for o in orders}
+    employee_ids = {o.responsible_id for o in orders if o.responsible_id is not None}
+    customers: dict[int, str] = {}
+    employees: dict[int, str] = {}
+    if customer_ids:
+        rows = await session.execute(
+            select(Customer.id, Customer.name).where(Customer.id.in_(customer_ids))
+        )
+        customers = {i: n for i, n in rows}
+    if employee_ids:
+        rows = await session.execute(
+            select(Employee.id, Employee.name).where(Employee.id.in_(employee_ids))
+        )
+        employees = {i: n for i, n in rows}
+    return customers, employees

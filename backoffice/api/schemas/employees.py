@@ -44,6 +44,8 @@ class EmployeeOut(Schema):
     agenda_hour: int
     active: bool
     telegram_bound: bool
+    # Bound, but Telegram refused a message (403: the bot was blocked); re-binding clears it.
+    telegram_unreachable: bool
     calendar_url: str | None
     created_at: datetime
 
@@ -61,6 +63,7 @@ def employee_out(employee: Employee, public_url: str) -> EmployeeOut:
         agenda_hour=employee.agenda_hour,
         active=employee.active,
         telegram_bound=employee.telegram_user_id is not None,
+        telegram_unreachable=employee.telegram_unreachable,
         calendar_url=f"{public_url.rstrip('/')}/calendar/{token}.ics" if token else None,
         created_at=employee.created_at,
     )
