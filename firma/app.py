@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import hmac
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
@@ -16,12 +17,17 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backoffice.api import create_api
+from backoffice.office import OfficeContext, create_office
 from channels.onec import onec_router
-from channels.onec_files import OnecConfig
 from crm_core.context import Clock, SystemClock
 from crm_core.db import READ_ONLY, create_engine, session_factory
 from firma.settings import Settings
-from firma.worker import build_campaign_runner, build_relay, build_reminder_sender
+from firma.worker import (
+    build_campaign_runner,
+    build_relay,
+    build_reminder_sender,
+    build_store_runner,
+)
 from messaging.web import unsubscribe_router
 from webforms import WebformsConfig, create_webforms
 
@@ -36,6 +42,7 @@ a{color:#0b57d0}</style></head><body>
 <h1>Firma</h1>
 <p>CRM для небольшой фирмы. <span lang="en">A CRM for a small firm.</span></p>
 <ul>
+<li><a href="/office/">Офис менеджера</a> — <span lang="en">the back office</span></li>
 <li><a href="/api/v1/docs">REST API</a> — документация / docs</li>
 <li><a href="/healthz">/healthz</a> — состояние / health</li>
 </ul>
@@ -51,11 +58,23 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock = field(default_factory=SystemClock)
+    # What the process opened and must close when it stops (the worker's bot sessions).
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
         engine = create_engine(settings.database_url, echo=settings.sql_echo)
         return cls(settings, engine, session_factory(engine), clock or SystemClock())
+
+    async def aclose(self) -> None:
+        """Close what was opened for this process (bot sessions), then the engine."""
+        while self.closers:
+            close = self.closers.pop()
+            try:
+                await close()
+            except Exception:
+                log.exception("closing %r failed", close)
+        await self.engine.dispose()
 
 
 def bot_config(settings: Settings):
@@ -91,9 +110,14 @@ def create_app(runtime: Runtime, *, with_worker: bool = False, with_bot: bool = 
         from bot.runtime import BotRuntime
 
         telegram = BotRuntime.build(config, runtime.sessions, clock=runtime.clock)
+        install_stop_button(runtime, telegram.dispatcher)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # What startup built (modules, routes, templates) lives as long as the process;
+        # frozen, it is not walked by every full garbage collection (~1 s stalls seen).
+        gc.collect()
+        gc.freeze()
         stop = asyncio.Event()
         tasks: list[asyncio.Task] = []
         if with_worker:
@@ -104,6 +128,8 @@ def create_app(runtime: Runtime, *, with_worker: bool = False, with_bot: bool = 
             reminders = build_reminder_sender(runtime)
             if reminders is not None:
                 tasks.append(asyncio.create_task(reminders.run_forever(stop), name="reminders"))
+            stores = build_store_runner(runtime)
+            tasks.append(asyncio.create_task(stores.run_forever(stop), name="store-exchange"))
         if telegram is not None:
             start = telegram.start_webhook() if config.webhook_url else telegram.run_polling()
             tasks.append(asyncio.create_task(_logged(start), name="telegram-bot"))
@@ -116,7 +142,7 @@ def create_app(runtime: Runtime, *, with_worker: bool = False, with_bot: bool = 
             await asyncio.gather(*tasks, return_exceptions=True)
             if telegram is not None:
                 await telegram.close()
-            await runtime.engine.dispose()
+            await runtime.aclose()
 
     app = FastAPI(title="Firma", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
@@ -144,20 +170,34 @@ def create_app(runtime: Runtime, *, with_worker: bool = False, with_bot: bool = 
     public_url = runtime.settings.public_url or (
         f"http://{runtime.settings.host}:{runtime.settings.port}"
     )
+    api = create_api(
+        runtime.sessions,
+        clock=runtime.clock,
+        timezone=runtime.settings.timezone,
+        public_url=public_url,
+    )
+    api.state.secret_key = runtime.settings.secret_key  # stores' passwords are encrypted
+    app.mount("/api/v1", api)
     app.mount(
-        "/api/v1",
-        create_api(
-            runtime.sessions,
-            clock=runtime.clock,
-            timezone=runtime.settings.timezone,
-            public_url=public_url,
+        "/office",
+        create_office(
+            OfficeContext(
+                sessions=runtime.sessions,
+                clock=runtime.clock,
+                timezone=runtime.settings.timezone,
+                language=runtime.settings.language,
+                public_url=public_url,
+                messaging=runtime.settings.messaging(),
+            )
         ),
     )
-    app.mount("/forms", create_webforms(runtime.sessions, WebformsConfig.of(runtime)))
+    webforms = create_webforms(runtime.sessions, WebformsConfig.of(runtime))
+    runtime.closers.append(webforms.state.webforms.limiter.close)  # Redis, when used
+    app.mount("/forms", webforms)
     app.include_router(
         onec_router(
             runtime.sessions,
-            OnecConfig(secret_key=runtime.settings.secret_key),
+            runtime.settings.onec(),
             clock=runtime.clock,
         )
     )
@@ -166,7 +206,34 @@ def create_app(runtime: Runtime, *, with_worker: bool = False, with_bot: bool = 
             runtime.sessions, secret_key=runtime.settings.secret_key, clock=runtime.clock
         )
     )
+    _install_channels(app, runtime)
     return app
+
+
+def _install_channels(app: FastAPI, runtime: Runtime) -> None:
+    """ЮKassa, order webhooks, YML and calendar feeds, and their /api/v1 routes."""
+    from starlette.routing import Mount
+
+    from channels.wiring import install_channels
+
+    api = next(r.app for r in app.routes if isinstance(r, Mount) and r.path == "/api/v1")
+    client = install_channels(
+        app, api, runtime.sessions, runtime.settings.channels(), clock=runtime.clock
+    )
+    runtime.closers.append(client.aclose)
+
+
+def install_stop_button(runtime: Runtime, dispatcher) -> None:
+    """The "Unsubscribe" button under Telegram campaign messages (messaging/)."""
+    from messaging.telegram_stop import register_stop_button
+
+    register_stop_button(
+        dispatcher,
+        runtime.sessions,
+        secret_key=runtime.settings.secret_key,
+        clock=runtime.clock,
+        language=runtime.settings.language,
+    )
 
 
 async def _logged(coro) -> None:

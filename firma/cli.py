@@ -111,6 +111,9 @@ def bot() -> None:
 
     async def _run() -> None:
         telegram = BotRuntime.build(config, runtime.sessions, clock=runtime.clock)
+        from firma.app import install_stop_button
+
+        install_stop_button(runtime, telegram.dispatcher)
         try:
             await telegram.run_polling()
         finally:
@@ -214,6 +217,103 @@ def apitoken_create(name: str) -> None:
 
     issued = _in_transaction(lambda s: create_api_token(s, name=name))
     click.echo(issued.token)
+
+
+@cli.command("import")
+@click.argument("kind", type=click.Choice(["customers", "products"]))
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check every row and say what would happen.")
+@click.option("--map", "mapping", multiple=True, help='A column\'s field: "Header=field".')
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+def import_file(kind: str, file: str, dry_run: bool, mapping: tuple[str, ...], as_json: bool):
+    """Import customers or products from CSV, XLSX or vCard (customers)."""
+    import json
+    import os
+
+    from channels.files.importer import run_import
+    from channels.files.tabular import MAX_FILE_BYTES, FileRefused
+
+    if not os.path.isfile(file):
+        _fail(f"no such file: {file}")
+    if os.path.getsize(file) > MAX_FILE_BYTES:
+        _fail(f"{file}: the file is larger than {MAX_FILE_BYTES >> 20} MB")
+    columns = {}
+    for item in mapping:
+        header, sep, field = item.rpartition("=")
+        if not sep or not header.strip() or not field.strip():
+            _fail(f'--map wants "Header=field", not {item!r}')
+        columns[header.strip()] = field.strip()
+    with open(file, "rb") as fh:
+        data = fh.read()
+
+    async def _run():
+        runtime = _runtime()
+        try:
+            return await run_import(
+                runtime.sessions,
+                kind=kind,
+                data=data,
+                filename=file,
+                dry_run=dry_run,
+                mapping=columns,
+                language="en",
+            )
+        finally:
+            await runtime.engine.dispose()
+
+    try:
+        report = asyncio.run(_run())
+    except FileRefused as exc:
+        _fail(f"{file}: {exc}")
+        raise  # unreachable
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
+        return
+    counts = report.counts
+    head = "would be" if dry_run else "done"
+    click.echo(
+        f"{kind} {head}: {counts['created']} created, {counts['updated']} updated, "
+        f"{counts['unchanged']} unchanged, {counts['error']} errors ({len(report.results)} rows)"
+    )
+    for result in [r for r in report.results if r.errors][:100]:
+        why = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
+        click.echo(f"row {result.row}: {why}", err=True)
+
+
+@cli.command("export")
+@click.argument("kind", type=click.Choice(["customers", "products", "orders"]))
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "vcf"]), default="csv")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
+def export_file(kind: str, fmt: str, output: str) -> None:
+    """Export customers, products or orders to CSV, XLSX or vCard (customers)."""
+    from channels.files.writers import write_csv, write_vcf, write_xlsx
+    from crm_core.db import READ_ONLY
+    from crm_core.imports.export import export_rows
+
+    if fmt == "vcf" and kind != "customers":
+        _fail("vCard is for customers only")
+
+    async def _run(fh) -> None:
+        runtime = _runtime()
+        try:
+            async with runtime.sessions() as session:
+                await session.connection(execution_options=READ_ONLY)
+                batches = export_rows(session, kind)
+                if fmt == "xlsx":
+                    await write_xlsx(batches, fh)
+                    return
+                writer = write_vcf if fmt == "vcf" else write_csv
+                async for chunk in writer(batches):
+                    fh.write(chunk)
+        finally:
+            await runtime.engine.dispose()
+
+    try:
+        with open(output, "wb") as fh:
+            asyncio.run(_run(fh))
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror}")
+    click.echo(f"{kind} exported to {output}")
 
 
 def main() -> None:

@@ -6,11 +6,17 @@ from __future__ import annotations
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crm_core.config import CoreConfig
-from messaging.config import MessagingConfig, SmtpConfig
+from messaging.config import (
+    DkimConfig,
+    MessagingConfig,
+    SmsConfig,
+    SmtpConfig,
+    TelegramConfig,
+)
 
 
 class Settings(BaseSettings):
@@ -38,8 +44,28 @@ class Settings(BaseSettings):
     sms_provider: str = "log"
     sms_api_url: str | None = None
     sms_api_key: str | None = None
+    sms_sender: str | None = None
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
+    dkim_private_key_path: str | None = None
+    campaign_concurrency: int = 8
     redis_url: str | None = None
+    # Messages per second the staff notifications may take of the bot's Telegram budget.
+    telegram_send_rate: float = Field(default=25.0, gt=0, le=1000)
     sql_echo: bool = False
+    # Payments, webhooks, feeds (channels/): README "Payments, webhooks, feeds and files".
+    yookassa_shop_id: str | None = None
+    yookassa_secret_key: str | None = None
+    yookassa_api_url: str = "https://api.yookassa.ru/v3"
+    yookassa_trusted_ips: str | None = None  # comma-separated; default: ЮKassa's published
+    yookassa_return_url: str | None = None
+    order_webhook_window: int = 300
+    yml_shop_name: str | None = None
+    yml_product_url: str | None = None
+    # 1C and store exchange (channels/onec*, channels/stores): README "1C and store exchange".
+    exchange_dir: str = "./data/exchange"
+    exchange_file_limit: int = 8 * 1024 * 1024
+    exchange_keep_days: int = 7
 
     @field_validator("timezone")
     @classmethod
@@ -53,6 +79,57 @@ class Settings(BaseSettings):
     @property
     def insecure_secret(self) -> bool:
         return self.secret_key == "dev-secret-change-me"
+
+    def onec(self):
+        """The 1C exchange endpoint's config (``/exchange/1c``)."""
+        from channels.onec_files import OnecConfig
+
+        return OnecConfig(
+            secret_key=self.secret_key,
+            data_dir=self.exchange_dir,
+            file_limit=self.exchange_file_limit,
+            keep_days=self.exchange_keep_days,
+            timezone=self.timezone,
+        )
+
+    def store_exchange(self):
+        """The store exchange job's config (Firma as the CommerceML client)."""
+        from channels.stores.runner import StoreRunConfig
+
+        return StoreRunConfig(
+            secret_key=self.secret_key,
+            timezone=self.timezone,
+            work_dir=f"{self.exchange_dir.rstrip('/')}/stores",
+        )
+
+    def channels(self):
+        """The payment, webhook and feed channels' config (channels/wiring.py)."""
+        from channels.feeds.yml import FeedConfig
+        from channels.wiring import ChannelsConfig
+        from channels.yookassa import PUBLISHED_NETWORKS, YookassaConfig
+
+        public_url = self.public_url or f"http://{self.host}:{self.port}"
+        trusted = PUBLISHED_NETWORKS
+        if self.yookassa_trusted_ips is not None:
+            trusted = tuple(n.strip() for n in self.yookassa_trusted_ips.split(",") if n.strip())
+        return ChannelsConfig(
+            public_url=public_url,
+            timezone=self.timezone,
+            yookassa=YookassaConfig(
+                shop_id=self.yookassa_shop_id,
+                secret_key=self.yookassa_secret_key,
+                api_url=self.yookassa_api_url,
+                trusted_networks=trusted,
+                return_url=self.yookassa_return_url or public_url,
+            ),
+            feed=FeedConfig(
+                public_url=public_url,
+                timezone=self.timezone,
+                shop_name=self.yml_shop_name,
+                product_url=self.yml_product_url,
+            ),
+            webhook_window_s=self.order_webhook_window,
+        )
 
     def core(self) -> CoreConfig:
         return CoreConfig(
@@ -69,10 +146,25 @@ class Settings(BaseSettings):
                 password=self.smtp_password,
                 security=self.smtp_security,
             )
+        dkim = None
+        if self.dkim_selector and self.dkim_domain and self.dkim_private_key_path:
+            dkim = DkimConfig(self.dkim_selector, self.dkim_domain, self.dkim_private_key_path)
+        telegram = None
+        if self.telegram_bot_token:
+            telegram = TelegramConfig(self.telegram_bot_token, api_url=self.telegram_api_url)
         return MessagingConfig(
             mail_from=self.mail_from,
             smtp=smtp,
+            dkim=dkim,
+            sms=SmsConfig(
+                provider=self.sms_provider,
+                api_url=self.sms_api_url,
+                api_key=self.sms_api_key,
+                sender=self.sms_sender,
+            ),
+            telegram=telegram,
             secret_key=self.secret_key,
             public_url=self.public_url or f"http://{self.host}:{self.port}",
             timezone=self.timezone,
+            language=self.language,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 from collections.abc import Sequence
@@ -26,8 +27,25 @@ def subscribers(runtime: Runtime) -> dict[str, Sequence[Subscriber]]:
 
     return merge_subscribers(
         {"*": [log_event]},
-        form_subscribers(runtime.sessions, runtime.clock),
+        form_subscribers(runtime.sessions, runtime.clock, runtime.settings.timezone),
+        _form_confirmation_subscribers(runtime),
         _bot_subscribers(runtime),
+    )
+
+
+def _form_confirmation_subscribers(runtime: Runtime) -> dict[str, Sequence[Subscriber]]:
+    """Registration confirmations by email: worded by the forms door, sent by messaging."""
+    from messaging.email import create_email_transport
+    from messaging.form_confirmations import form_confirmation_subscribers
+    from webforms.confirmation import confirmation_writer
+
+    transport = create_email_transport(runtime.settings.messaging())
+    runtime.closers.append(transport.close)
+    return form_confirmation_subscribers(
+        runtime.sessions,
+        transport,
+        confirmation_writer(runtime.settings.language),
+        clock=runtime.clock,
     )
 
 
@@ -39,7 +57,7 @@ def _bot_subscribers(runtime: Runtime) -> dict[str, Sequence[Subscriber]]:
     if config is None:
         return {}
     from bot.notify import bot_subscribers
-    from bot.runtime import create_bot
+    from bot.runtime import close_bot, create_bot
     from crm_core.cart.telegram import set_telegram_unreachable
     from crm_core.db import unit_of_work
 
@@ -48,21 +66,34 @@ def _bot_subscribers(runtime: Runtime) -> dict[str, Sequence[Subscriber]]:
             await set_telegram_unreachable(session, chat_id)
 
     from bot.staff_notify import staff_subscribers
+    from bot.staff_orders import staff_order_subscribers
 
-    bot, _limits = create_bot(config, on_blocked=mark_blocked)
+    bot, limits = create_bot(config, on_blocked=mark_blocked)
+    runtime.closers.append(functools.partial(close_bot, bot, limits))
+    staff = {
+        "office_url": office_url(runtime),
+        "clock": runtime.clock,
+        "default_language": config.language,
+        "on_queued": staff_bell(runtime).ring,
+    }
     return merge_subscribers(
         bot_subscribers(
             bot, runtime.sessions, clock=runtime.clock, default_language=config.language
         ),
-        # New and repeated leads to the managers' Telegram (bound employees).
-        staff_subscribers(
-            bot,
-            runtime.sessions,
-            office_url=office_url(runtime),
-            clock=runtime.clock,
-            default_language=config.language,
-        ),
+        # Leads, orders, payments, customers' messages → the staff's send queue.
+        staff_subscribers(bot, runtime.sessions, **staff),
+        staff_order_subscribers(runtime.sessions, **staff),
     )
+
+
+def staff_bell(runtime: Runtime):
+    """One doorbell per process: the staff subscribers ring, the staff sender wakes."""
+    from bot.staff_sender import Doorbell
+
+    bell = runtime.__dict__.get("_staff_bell")
+    if bell is None:
+        bell = runtime.__dict__["_staff_bell"] = Doorbell()
+    return bell
 
 
 def office_url(runtime: Runtime) -> str:
@@ -72,19 +103,31 @@ def office_url(runtime: Runtime) -> str:
 
 
 def build_reminder_sender(runtime: Runtime):
-    """The periodic reminder step (events and tasks to the employee's Telegram);
-    None when the firm has no bot."""
+    """The staff desk: the staff send queue, reminders, overdue orders and daily
+    agendas to employees' Telegram (``bot/staff_desk.py``); None without a bot."""
     from firma.app import bot_config
 
     config = bot_config(runtime.settings)
     if config is None:
         return None
-    from bot.runtime import create_bot
-    from bot.staff_reminders import ReminderSender
+    from bot.runtime import close_bot, create_bot
+    from bot.staff_desk import StaffDesk
+    from bot.staff_rate import create_rate
 
-    bot, _limits = create_bot(config)
-    return ReminderSender(
-        bot, runtime.sessions, clock=runtime.clock, default_language=config.language
+    bot, limits = create_bot(config)
+    runtime.closers.append(functools.partial(close_bot, bot, limits))
+    return StaffDesk(
+        bot,
+        runtime.sessions,
+        office_url=office_url(runtime),
+        rate=create_rate(
+            config.redis_url,
+            token=config.token,
+            per_second=runtime.settings.telegram_send_rate,
+        ),
+        bell=staff_bell(runtime),
+        clock=runtime.clock,
+        default_language=config.language,
     )
 
 
@@ -105,12 +148,23 @@ def build_relay(runtime: Runtime) -> OutboxRelay:
 
 def build_campaign_runner(runtime: Runtime):
     """The periodic campaign step: sends claimed delivery rows (see messaging/runner.py)."""
-    from messaging.email import create_email_transport
-    from messaging.runner import CampaignRunner
+    from messaging.runner import create_campaign_runner
 
-    config = runtime.settings.messaging()
-    transport = create_email_transport(config)
-    return CampaignRunner(runtime.sessions, transport, config, clock=runtime.clock)
+    return create_campaign_runner(
+        runtime.sessions,
+        runtime.settings.messaging(),
+        clock=runtime.clock,
+        concurrency=runtime.settings.campaign_concurrency,
+    )
+
+
+def build_store_runner(runtime: Runtime):
+    """The periodic store exchange: each due store's CommerceML run (channels/stores)."""
+    from channels.stores.runner import StoreExchangeRunner
+
+    return StoreExchangeRunner(
+        runtime.sessions, runtime.settings.store_exchange(), clock=runtime.clock
+    )
 
 
 async def run_worker(runtime: Runtime) -> None:
@@ -127,6 +181,7 @@ async def run_worker(runtime: Runtime) -> None:
         reminders = build_reminder_sender(runtime)
         if reminders is not None:
             steps.append(reminders.run_forever(stop))
+        steps.append(build_store_runner(runtime).run_forever(stop))
         await asyncio.gather(*steps)
     finally:
-        await runtime.engine.dispose()
+        await runtime.aclose()

@@ -20,6 +20,7 @@ from backoffice.api import (
     orders,
     products,
     sales_plans,
+    stores,
     tasks,
     templates,
 )
@@ -42,4 +43,5 @@ ROUTERS: list[APIRouter] = [
     templates.router,
     campaigns.router,
     exchange.router,
+    stores.router,
 ]

@@ -2,14 +2,27 @@
 
 from crm_core.models.activity import Event, Task
 from crm_core.models.base import Base
-from crm_core.models.campaign import Campaign, CampaignState, Delivery, DeliveryStatus
-from crm_core.models.cart import CartLine, TelegramVisitor
+from crm_core.models.campaign import (
+    Campaign,
+    CampaignState,
+    Delivery,
+    DeliveryStatus,
+    SuppressedAddress,
+)
+from crm_core.models.cart import CartLine, TelegramCharge, TelegramPush, TelegramVisitor
 from crm_core.models.catalog import PriceKind, Product, ProductGroup, ProductPrice
+from crm_core.models.channels import OnlinePayment, OrderWebhookSource, PaymentNotification
 from crm_core.models.contact import ContactPoint
 from crm_core.models.customer import Consent, ContactPerson, Customer, CustomerTag
 from crm_core.models.employee import ApiToken, Employee
 from crm_core.models.enums import *  # noqa: F403
-from crm_core.models.exchange import ExchangeLog
+from crm_core.models.exchange import (
+    ExchangeLog,
+    OnecOrder,
+    ProductProperty,
+    Store,
+    StoreOrder,
+)
 from crm_core.models.form import (
     ConsentText,
     Form,
@@ -21,6 +34,7 @@ from crm_core.models.invite import EmployeeInvite
 from crm_core.models.invoice import Invoice, InvoiceLine
 from crm_core.models.lead import HideReason, Lead, LeadState
 from crm_core.models.notification import NotificationStatus, StaffNotification
+from crm_core.models.office import LoginAttempt, OfficeSession
 from crm_core.models.order import (
     Order,
     OrderKind,
@@ -67,24 +81,36 @@ __all__ = [
     "InvoiceLine",
     "Lead",
     "LeadState",
+    "LoginAttempt",
     "NotificationStatus",
     "NumberSequence",
+    "OfficeSession",
+    "OnecOrder",
+    "OnlinePayment",
     "Order",
     "OrderKind",
     "OrderLine",
     "OrderState",
+    "OrderWebhookSource",
     "OutboxEvent",
     "Payment",
+    "PaymentNotification",
     "PriceKind",
     "Product",
     "ProductGroup",
     "ProductPrice",
+    "ProductProperty",
     "SalesPlan",
     "Shipment",
     "ShipmentLine",
     "StaffNotification",
+    "Store",
+    "StoreOrder",
     "SubmissionStatus",
+    "SuppressedAddress",
     "Task",
+    "TelegramCharge",
+    "TelegramPush",
     "TelegramVisitor",
     "Template",
     "TemplateKind",
