@@ -10,16 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crm_core.i18n import LANGUAGES, Catalog, Translate, pick_language
+from crm_core.i18n import LANGUAGES, N_, Catalog, Translate, pick_language
 
 __all__ = ["CATALOG", "COMMANDS", "LANGUAGES", "N_", "Translate", "pick_language", "translator"]
 
 CATALOG = Catalog(Path(__file__).parent / "locale", "bot")
-
-
-def N_(message: str) -> str:
-    """Marks a text for extraction; it is translated later, where it is shown."""
-    return message
 
 
 # Descriptions of the commands registered with setMyCommands.

@@ -33,6 +33,12 @@ DEFAULT_LANGUAGE = "ru"
 Translate = Callable[..., str]
 
 
+def N_(message: str) -> str:
+    """Marks a text for extraction (``make messages``) where it is defined — a module-level
+    constant — to be translated later, where it is shown."""
+    return message
+
+
 def normalize_language(value: str | None) -> str | None:
     """``"ru-RU"``, ``"RU"``, ``"ru_RU"`` → ``"ru"``; unknown or empty → ``None``."""
     if not value:

@@ -14,7 +14,7 @@ from crm_core.context import SYSTEM, Clock
 from crm_core.customers.service import set_consent
 from crm_core.db import unit_of_work
 from crm_core.events.service import create_event
-from crm_core.i18n import Translate, pick_language
+from crm_core.i18n import N_, Translate, pick_language
 from crm_core.models import (
     Campaign,
     Consent,
@@ -27,11 +27,6 @@ from crm_core.models import (
 )
 from messaging.i18n import catalog
 from messaging.unsubscribe import UnsubscribeRequest, read_token
-
-
-def N_(message: str) -> str:  # marks a message for extraction; translated at use
-    return message
-
 
 CHANNELS = {"email": N_("by email"), "sms": N_("by SMS"), "telegram": N_("in Telegram")}
 PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">

@@ -13,16 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from crm_core.i18n import LANGUAGES, Catalog, Translate, normalize_language, pick_language
+from crm_core.i18n import LANGUAGES, N_, Catalog, Translate, normalize_language, pick_language
 
 __all__ = ["CATALOG", "ERRORS", "LANGUAGES", "N_", "accept_language", "language", "translator"]
 
 CATALOG = Catalog(Path(__file__).parent / "locale", "webforms")
-
-
-def N_(message: str) -> str:
-    """Marks a text for extraction; it is translated later, where it is shown."""
-    return message
 
 
 # The answer problems that crm_core.forms.fields reports as codes, worded here.

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crm_core.i18n import Catalog
+from crm_core.i18n import N_, Catalog
+
+__all__ = ["N_", "catalog"]
 
 catalog = Catalog(Path(__file__).resolve().parent.parent / "locale", "backoffice")
-
-
-def N_(message: str) -> str:
-    """Mark a module-level text for extraction; translate it where it is shown."""
-    return message
