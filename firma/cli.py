@@ -86,7 +86,10 @@ def serve(host: str | None, port: int | None, no_worker: bool, no_bot: bool) -> 
     runtime = Runtime.from_settings(settings)
     app = create_app(runtime, with_worker=not no_worker, with_bot=not no_bot)
     base = f"http://{settings.host}:{settings.port}"
-    click.echo(f"Firma on {base}  (API {base}/api/v1/docs, health {base}/healthz)")
+    click.echo(
+        f"Firma on {base}  (back office {base}/office/, API {base}/api/v1/docs, "
+        f"health {base}/healthz)"
+    )
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 
 
