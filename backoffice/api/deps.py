@@ -10,8 +10,8 @@ from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_core.context import Actor, ActorKind, Clock, bind, now
-from crm_core.employees.tokens import resolve_api_token
+from crm_core.context import Clock, bind
+from crm_core.employees.tokens import authenticate_api_token
 
 
 @dataclass
@@ -44,19 +44,16 @@ async def _session(
     async with ctx.sessions() as session:
         bind(session, actor=None, clock=ctx.clock)
         try:
-            token = await resolve_api_token(session, credentials.credentials if credentials else "")
-            if token is None:
+            actor = await authenticate_api_token(
+                session, credentials.credentials if credentials else ""
+            )
+            if actor is None:
                 raise HTTPException(
                     status_code=401,
                     detail="A valid API token is required (Authorization: Bearer <token>)",
                     headers={"WWW-Authenticate": "Bearer"},
                 )
-            token.last_used_at = now(session)
-            bind(
-                session,
-                actor=Actor(ActorKind.API_TOKEN, token.id, f"API token {token.name}"),
-                clock=ctx.clock,
-            )
+            bind(session, actor=actor, clock=ctx.clock)
             yield session
             await session.commit()
         except BaseException:

@@ -13,8 +13,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.yookassa.client import YookassaClient
-from crm_core.context import Actor, ActorKind, Clock, actor_of, bind, now
-from crm_core.employees.tokens import resolve_api_token
+from crm_core.context import Actor, Clock, actor_of, bind
+from crm_core.employees.tokens import authenticate_api_token
 
 
 @dataclass
@@ -41,15 +41,15 @@ async def _session(
     async with ctx.sessions() as session:
         bind(session, actor=None, clock=ctx.clock)
         try:
-            token = await resolve_api_token(session, credentials.credentials if credentials else "")
-            if token is None:
+            actor = await authenticate_api_token(
+                session, credentials.credentials if credentials else ""
+            )
+            if actor is None:
                 raise HTTPException(
                     status_code=401,
                     detail="A valid API token is required (Authorization: Bearer <token>)",
                     headers={"WWW-Authenticate": "Bearer"},
                 )
-            token.last_used_at = now(session)
-            actor = Actor(ActorKind.API_TOKEN, token.id, f"API token {token.name}")
             bind(session, actor=actor, clock=ctx.clock)
             yield session
             await session.commit()

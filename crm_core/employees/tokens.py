@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_core.context import now
+from crm_core.context import Actor, ActorKind, now
 from crm_core.errors import ValidationFailed
 from crm_core.lookup import require_ref
 from crm_core.models import ApiToken, Employee
@@ -69,3 +69,13 @@ async def list_api_tokens(session: AsyncSession) -> list[ApiToken]:
     """Every token ever made (revoked ones too), newest first; never the secret."""
     rows = await session.scalars(select(ApiToken).order_by(ApiToken.id.desc()))
     return list(rows)
+
+
+async def authenticate_api_token(session: AsyncSession, token: str) -> Actor | None:
+    """The actor of a presented bearer token (its use stamped), or None: the one rule
+    for every door that takes API tokens (the REST API, the channels' API routes)."""
+    row = await resolve_api_token(session, token)
+    if row is None:
+        return None
+    row.last_used_at = now(session)
+    return Actor(ActorKind.API_TOKEN, row.id, f"API token {row.name}")
