@@ -16,16 +16,23 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from argon2.profiles import CHEAPEST
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from crm_core import migrate
+from crm_core import migrate, passwords
 from crm_core.context import SYSTEM, Actor, FrozenClock, bind
 from crm_core.db import create_engine, session_factory, unit_of_work
 from crm_core.models import Base
 from crm_core.reference import ensure_reference_data
 
 PG_URL = os.environ.get("FIRMA_TEST_DATABASE_URL")
+
+# Staff passwords are hashed with argon2's cheapest profile in this process (0.2 s a
+# hash with production's would make sign-in fixtures most of the suite's time); the
+# `firma` subprocesses the CLI tests start use the production profile, and
+# tests/firma/test_cli.py checks that it is the one hashes get there.
+passwords.use_parameters(CHEAPEST)
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # Monday 10:00 in Moscow
 
 

@@ -3,8 +3,6 @@ from __future__ import annotations
 import secrets
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,8 +11,8 @@ from crm_core.context import now
 from crm_core.errors import Conflict, ValidationFailed
 from crm_core.lookup import get_or_404
 from crm_core.models import Employee, OfficeSession, Role
+from crm_core.passwords import hash_secret, needs_rehash, verify_secret
 
-_hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -23,7 +21,7 @@ def hash_password(password: str) -> str:
         raise ValidationFailed(
             f"Password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
         )
-    return _hasher.hash(password)
+    return hash_secret(password)
 
 
 def _check_timezone(tz: str) -> str:
@@ -116,15 +114,12 @@ async def authenticate(session: AsyncSession, *, email: str, password: str) -> E
     except ValidationFailed:
         return None
     employee = await session.scalar(select(Employee).where(Employee.email == email))
-    if employee is None or not employee.active or not employee.password_hash:
-        _hasher.hash("equalise-timing")  # do the same work whether or not the user exists
+    usable = employee is not None and employee.active and employee.password_hash
+    # The same work whether or not the user exists: no hash means a dummy hash's work.
+    if not await verify_secret(employee.password_hash if usable else None, password):
         return None
-    try:
-        _hasher.verify(employee.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return None
-    if _hasher.check_needs_rehash(employee.password_hash):
-        employee.password_hash = _hasher.hash(password)
+    if needs_rehash(employee.password_hash):
+        employee.password_hash = hash_secret(password)
     return employee
 
 

@@ -6,16 +6,14 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.employees.service import hash_password
 from crm_core.errors import ValidationFailed
 from crm_core.models import FirmSetting
+from crm_core.passwords import verify_secret
 
 KEY = "exchange_1c"
-_hasher = PasswordHasher()
 
 
 async def get_exchange_settings(session: AsyncSession) -> dict[str, Any]:
@@ -63,15 +61,10 @@ async def check_exchange_login(session: AsyncSession, login: str, password: str)
     stored = row.value if row else {}
     expected = stored.get("login") or ""
     password_hash = stored.get("password_hash")
-    if not stored.get("enabled") or not expected or not password_hash:
-        _hasher.hash("equalise-timing")
-        return False
+    usable = stored.get("enabled") and expected and password_hash
+    password_ok = await verify_secret(password_hash if usable else None, password)
     login_ok = hmac.compare_digest(login.encode(), expected.encode())
-    try:
-        password_ok = _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        password_ok = False
-    return login_ok and password_ok
+    return bool(usable) and login_ok and password_ok
 
 
 async def password_fingerprint(session: AsyncSession) -> str | None:

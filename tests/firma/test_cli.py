@@ -57,7 +57,8 @@ async def test_upgrade_employee_and_token(db_url, sessions):
     async with sessions() as s:
         employee = (await s.scalars(select(Employee))).one()
         assert (employee.email, employee.role.value) == ("olga@firma.ru", "admin")
-        assert employee.password_hash.startswith("$argon2")
+        # The production profile (RFC 9106 low-memory), not the suite's cheap one.
+        assert employee.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
         stored = (await s.scalars(select(ApiToken))).one()
         assert token not in stored.token_hash  # only the digest is kept
 
