@@ -34,7 +34,7 @@ def _settings() -> Settings:
 
 
 def _runtime():
-    from firma.app import Runtime
+    from firma.runtime import Runtime
 
     return Runtime.from_settings(_settings())
 
