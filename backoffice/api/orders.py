@@ -18,6 +18,7 @@ from backoffice.api.schemas.orders import (
     OrderUpdate,
     PaymentCreate,
     PaymentOut,
+    RefundCreate,
     ShipmentCreate,
     ShipmentOut,
     StateChange,
@@ -131,6 +132,22 @@ async def register_payment(
     if not created:
         response.status_code = 200
     return PaymentOut.model_validate(payment)
+
+
+@router.post(
+    "/orders/{order_id}/refunds",
+    response_model=PaymentOut,
+    status_code=201,
+    responses={200: {"description": "this external_id was already recorded"}},
+)
+async def register_refund(
+    order_id: IdPath, body: RefundCreate, session: Session, response: Response
+) -> PaymentOut:
+    """Money back to the customer: a payment row with a negative amount."""
+    refund, created = await service.register_refund(session, order_id, **body.model_dump())
+    if not created:
+        response.status_code = 200
+    return PaymentOut.model_validate(refund)
 
 
 @router.get("/orders/{order_id}/payments", response_model=ListOf[PaymentOut])

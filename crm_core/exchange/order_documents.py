@@ -66,7 +66,7 @@ async def build_documents(
     last_payment = {}
     for payment in await session.scalars(
         select(Payment)
-        .where(Payment.order_id.in_([o.id for o in orders]))
+        .where(Payment.order_id.in_([o.id for o in orders]), Payment.amount > 0)  # no refunds
         .order_by(Payment.paid_at, Payment.id)
     ):
         last_payment[payment.order_id] = payment

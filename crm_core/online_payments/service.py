@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_core.context import now
 from crm_core.errors import Conflict, ValidationFailed
 from crm_core.models import OnlinePayment, Order, PaymentMethod, PaymentNotification
-from crm_core.orders.payments import register_payment
+from crm_core.orders.payments import register_payment, register_refund
 
 CURRENCY = "RUB"
 
@@ -30,12 +30,12 @@ CURRENCY = "RUB"
 class Outcome:
     """What became of a notification."""
 
-    REGISTERED = "registered"  # a payment was recorded on the order
+    REGISTERED = "registered"  # a payment (or a refund) was recorded on the order
     DUPLICATE = "duplicate"  # the payment had been recorded before (a retry, a replay)
     UNKNOWN_ORDER = "unknown_order"  # no such order: kept for a person to settle
     MISMATCH = "mismatch"  # the notification disagrees with the provider's API
     REJECTED = "rejected"  # the order refused it (closed, overpaid, wrong currency)
-    STATUS = "status"  # a status change only (canceled, waiting, refund)
+    STATUS = "status"  # a status change only (canceled, waiting, a pending refund)
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,8 @@ async def apply_verified_payment(
         online = await get_online_payment(session, payment.provider, payment.object_id)
         if online is not None:
             online.status, online.updated_at = payment.status, now(session)
+    if payment.event == "refund.succeeded" and order_id is not None:
+        return await _apply_refund(session, payment, payload, order_id)
     if payment.event != "payment.succeeded":
         row = _note(session, payment, Outcome.STATUS, None, payload, order_id)
         await session.flush()
@@ -205,6 +207,40 @@ async def apply_verified_payment(
         online.core_payment_id = core.id
     outcome = Outcome.REGISTERED if created else Outcome.DUPLICATE
     row = _note(session, payment, outcome, None, payload, order_id)
+    await session.flush()
+    return row
+
+
+async def _apply_refund(
+    session: AsyncSession, payment: VerifiedPayment, payload: dict[str, Any], order_id: int
+) -> PaymentNotification:
+    """A succeeded refund of a payment we registered: money back off the order, once."""
+    problem = None
+    if payment.status != "succeeded":
+        problem = f"Refund status is {payment.status!r}, not succeeded"
+    elif payment.currency != CURRENCY:
+        problem = f"Currency {payment.currency!r} is not {CURRENCY}"
+    elif payment.amount is None or payment.amount <= 0:
+        problem = "No amount"
+    if problem is None:
+        try:
+            async with session.begin_nested():
+                _, created = await register_refund(
+                    session,
+                    order_id,
+                    amount=payment.amount,
+                    method=PaymentMethod.ONLINE,
+                    external_id=f"{payment.provider}:refund:{payment.object_id}",
+                    refunded_at=payment.paid_at,
+                    comment=f"{payment.provider} refund {payment.object_id}",
+                )
+        except (Conflict, ValidationFailed) as exc:
+            problem = exc.message
+    if problem is not None:
+        row = _note(session, payment, Outcome.REJECTED, problem, payload, order_id)
+    else:
+        outcome = Outcome.REGISTERED if created else Outcome.DUPLICATE
+        row = _note(session, payment, outcome, None, payload, order_id)
     await session.flush()
     return row
 

@@ -1,4 +1,9 @@
-"""Payments of orders: idempotent by ``external_id``, never beyond the order's total."""
+"""Payments of orders: idempotent by ``external_id``, never beyond the order's total.
+
+A refund is a payment row with a negative amount (so every sum of payments — paid
+amounts, the plan's actual, an invoice's paid status — nets it out by itself),
+idempotent by its own ``external_id`` and never more than what was paid.
+"""
 
 from __future__ import annotations
 
@@ -138,6 +143,107 @@ async def _add_paid(session: AsyncSession, order: Order, amount: Decimal) -> Dec
             select(table.c.total - table.c.paid_amount).where(table.c.id == order.id)
         )
         raise Conflict(f"payment {amount:.2f} exceeds the {current:.2f} left to pay")
+    set_committed_value(order, "paid_amount", paid)
+    return paid
+
+
+async def register_refund(
+    session: AsyncSession,
+    order_id: int,
+    *,
+    amount: Decimal,
+    method: PaymentMethod | str | None = None,
+    external_id: str | None = None,
+    refunded_at: datetime | None = None,
+    comment: str | None = None,
+) -> tuple[Payment, bool]:
+    """Return money paid for an order: ``paid_amount`` goes down by ``amount``.
+
+    The same ``external_id`` again returns the first refund (created=False). Allowed in
+    any state but cancelled (a cancelled order holds no money); the method defaults to
+    that of the order's last payment. Emits ``payment.refunded``.
+    """
+    amount = to_decimal(amount, field="amount", places=2)
+    if amount <= 0:
+        raise ValidationFailed("The amount must be greater than 0", field="amount")
+    external_id = clean(external_id, field="external_id", max_length=200)
+    if refunded_at is not None and refunded_at.tzinfo is None:
+        raise ValidationFailed("refunded_at needs a time zone offset", field="refunded_at")
+    if external_id and (found := await _existing(session, order_id, external_id)):
+        return found, False
+    order = await lock_order(session, order_id)
+    if external_id and (found := await _existing(session, order_id, external_id)):
+        return found, False
+    if method is None:
+        last = await session.scalar(
+            select(Payment.method)
+            .where(Payment.order_id == order.id, Payment.amount > 0)
+            .order_by(Payment.paid_at.desc(), Payment.id.desc())
+            .limit(1)
+        )
+        if last is None:
+            raise Conflict(f"Order {order.number} has no payments to refund")
+        method = last
+    method = _method(method)
+    if amount > order.paid_amount:
+        raise Conflict(
+            f"refund {amount:.2f} exceeds the {order.paid_amount:.2f} paid", field="amount"
+        )
+    at = now(session)
+    refund = Payment(
+        order_id=order.id,
+        amount=-amount,
+        method=method,
+        external_id=external_id,
+        paid_at=refunded_at or at,
+        comment=clean(comment, field="comment", max_length=500),
+        created_at=at,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(refund)
+            await session.flush()
+            paid = await _take_back(session, order, amount)
+    except IntegrityError:
+        if not external_id:
+            raise
+        found = await _existing(session, order_id, external_id)
+        if found is None:
+            raise
+        return found, False
+    emit(
+        session,
+        "payment.refunded",
+        {
+            "payment_id": refund.id,
+            "order_id": order.id,
+            "number": order.number,
+            "customer_id": order.customer_id,
+            "amount": amount,
+            "method": method,
+            "paid_amount": paid,
+            "paid_percent": paid_percent(order),
+        },
+    )
+    return refund, True
+
+
+async def _take_back(session: AsyncSession, order: Order, amount: Decimal) -> Decimal:
+    """paid_amount -= amount in one conditional UPDATE (never below zero)."""
+    table = Order.__table__
+    result = await session.execute(
+        update(table)
+        .where(
+            table.c.id == order.id,
+            table.c.paid_amount - amount >= 0,
+            table.c.category != StateCategory.CANCELLED.value,
+        )
+        .values(paid_amount=table.c.paid_amount - amount)
+        .returning(table.c.paid_amount)
+    )
+    paid = result.scalar_one_or_none()
+    if paid is None:
+        raise Conflict(f"refund {amount:.2f} exceeds what is paid for order {order.number}")
     set_committed_value(order, "paid_amount", paid)
     return paid
 

@@ -44,7 +44,7 @@ from crm_core.orders.indicators import (
 from crm_core.orders.journal import COUNT_CAP, list_orders
 from crm_core.orders.kinds import default_order_kind, initial_state
 from crm_core.orders.lines import LineInput, apply_totals, build_lines
-from crm_core.orders.payments import list_payments, register_payment
+from crm_core.orders.payments import list_payments, register_payment, register_refund
 from crm_core.orders.shipments import list_shipments, register_shipment
 from crm_core.outbox.service import emit
 
@@ -65,6 +65,7 @@ __all__ = [
     "order_history",
     "paid_percent",
     "register_payment",
+    "register_refund",
     "register_shipment",
     "remove_order_line",
     "shipped_percent",

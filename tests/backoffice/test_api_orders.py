@@ -180,3 +180,21 @@ async def test_order_kinds_and_states(api):
     assert r.status_code == 204
     r = await api.patch(f"/order-kinds/{kind['id']}", json={"name": "Продажа"})
     assert r.json()["name"] == "Продажа"
+
+
+async def test_refund_over_the_api(api, catalog):
+    order = await _create(api, catalog)
+    url = f"/orders/{order['id']}"
+    await api.post(f"{url}/payments", json={"amount": "2850.00", "method": "card"})
+    r = await api.post(f"{url}/refunds", json={"amount": "850.00", "external_id": "ret-1"})
+    assert r.status_code == 201, r.text
+    assert (r.json()["amount"], r.json()["method"]) == ("-850.00", "card")
+    again = await api.post(f"{url}/refunds", json={"amount": "850.00", "external_id": "ret-1"})
+    assert again.status_code == 200 and again.json()["id"] == r.json()["id"]
+    assert (await api.get(url)).json()["paid_amount"] == "2000.00"
+    r = await api.post(f"{url}/refunds", json={"amount": "2000.01"})
+    assert r.status_code == 409 and "exceeds" in r.json()["detail"]
+    for body in ({"amount": "0"}, {"amount": "-1"}, {"amount": "x"}, {}, {"amount": 1, "w": 1}):
+        assert (await api.post(f"{url}/refunds", json=body)).status_code == 422, body
+    assert (await api.post("/orders/999999/refunds", json={"amount": 1})).status_code == 404
+    assert (await api.get(url)).json()["paid_amount"] == "2000.00"

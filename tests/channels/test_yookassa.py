@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from crm_core.models import OnlinePayment, OutboxEvent, Payment, PaymentNotification
+from crm_core.models import OnlinePayment, Order, OutboxEvent, Payment, PaymentNotification
 from tests.channels.fake_yookassa import SECRET_KEY, SHOP_ID, FakeYookassa, notification
 from tests.factories.commerce import make_order
 
@@ -284,7 +284,19 @@ async def test_refund_is_verified_and_shown_on_its_order(yk, yk_api, fake, sessi
     assert r.status_code == 400  # ЮKassa does not know this refund
     fake.refunds[refund["id"]] = refund
     r = await yk.post(URL, json=notification("refund.succeeded", refund))
-    assert r.status_code == 200 and r.json()["outcome"] == "status"
+    assert r.status_code == 200 and r.json()["outcome"] == "registered"
     listed = (await yk_api.get("/payment-notifications", params={"order_id": order_id})).json()
     newest = listed["items"][0]
-    assert (newest["event"], newest["outcome"]) == ("refund.succeeded", "status")
+    assert (newest["event"], newest["outcome"]) == ("refund.succeeded", "registered")
+    amounts = sorted(p.amount for p in await _paid(sessions, order_id))
+    assert amounts == [Decimal("-1500.00"), Decimal("1500.00")]  # money back, once
+    async with sessions() as s:
+        assert (await s.get(Order, order_id)).paid_amount == 0
+    r = await yk.post(URL, json=notification("refund.succeeded", refund))  # a retry
+    assert r.json()["outcome"] == "duplicate" and len(await _paid(sessions, order_id)) == 2
+    # A second refund of money no longer paid is kept, and changes nothing.
+    more = {**refund, "id": "216749f7-0016-50be-b000-078d43a63ae5"}
+    fake.refunds[more["id"]] = more
+    r = await yk.post(URL, json=notification("refund.succeeded", more))
+    assert r.status_code == 200 and r.json()["outcome"] == "rejected"
+    assert len(await _paid(sessions, order_id)) == 2

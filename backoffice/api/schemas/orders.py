@@ -237,6 +237,14 @@ class PaymentCreate(InputSchema):
     comment: str | None = Field(None, max_length=500)
 
 
+class RefundCreate(InputSchema):
+    amount: MoneyIn = Field(gt=0)
+    method: PaymentMethod | None = None  # default: the method of the last payment
+    external_id: str | None = Field(None, max_length=200)
+    refunded_at: AwareDatetime | None = None
+    comment: str | None = Field(None, max_length=500)
+
+
 class PaymentOut(Schema):
     id: int
     order_id: int
