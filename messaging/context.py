@@ -22,6 +22,7 @@ from crm_core.invoices.firm import get_firm
 from crm_core.invoices.pdf import MONTHS
 from crm_core.invoices.words import rubles_in_words
 from crm_core.models import ContactKind, ContactPerson, Customer, Employee, Order
+from crm_core.online_payments.service import pending_payment_url
 from crm_core.orders.service import get_order
 
 
@@ -79,7 +80,9 @@ def _contact_vars(customer: Customer) -> dict[str, Any] | None:
     }
 
 
-def order_vars(order: Order) -> dict[str, Any]:
+def order_vars(order: Order, payment_url: str | None = None) -> dict[str, Any]:
+    """``payment_url``: the order's pending online payment link, when one was made (a
+    letter or SMS "pay by link" writes ``{{ order.payment_url }}``)."""
     return {
         "id": order.id,
         "number": order.number,
@@ -89,6 +92,9 @@ def order_vars(order: Order) -> dict[str, Any]:
         "vat_amount": order.vat_amount,
         "state": order.state.name,
         "comment": order.comment or "",
+        "paid_amount": order.paid_amount,
+        "left_to_pay": order.total - order.paid_amount,
+        "payment_url": payment_url or "",
         "lines": [
             {
                 "position": i,
@@ -126,7 +132,7 @@ async def build_context(
         "firm": await get_firm(session),
         "customer": customer_vars(customer) if customer else None,
         "contact": _contact_vars(customer) if customer else None,
-        "order": order_vars(order) if order else None,
+        "order": order_vars(order, await pending_payment_url(session, order.id)) if order else None,
         "employee": {"name": employee.name, "email": employee.email} if employee else None,
         "today": now(session),
     }

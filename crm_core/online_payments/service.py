@@ -294,3 +294,17 @@ async def list_online_payments(session: AsyncSession, *, order_id: int) -> list[
         .order_by(OnlinePayment.id.desc())
     )
     return list(rows)
+
+
+async def pending_payment_url(session: AsyncSession, order_id: int) -> str | None:
+    """The newest still-pending payment link of the order (for letters and messages)."""
+    return await session.scalar(
+        select(OnlinePayment.confirmation_url)
+        .where(
+            OnlinePayment.order_id == order_id,
+            OnlinePayment.status == "pending",
+            OnlinePayment.confirmation_url.is_not(None),
+        )
+        .order_by(OnlinePayment.id.desc())
+        .limit(1)
+    )
