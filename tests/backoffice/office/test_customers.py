@@ -8,7 +8,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from crm_core.customers.persons import create_contact_person
+from crm_core.customers.persons import create_contact_person, list_contact_persons
 from crm_core.customers.service import get_customer
 from crm_core.events.service import create_event
 from crm_core.invoices.service import create_invoice
@@ -342,3 +342,112 @@ async def test_write_sms_and_telegram_and_invite_with_the_bots_name(gateways_app
         ("telegram", "sent"),
         ("telegram", "skipped"),
     ]
+
+
+async def test_contact_persons_added_edited_and_removed(office_manager, people, uow):
+    """Any manager may keep a customer's contact persons, as they may edit the customer."""
+    phone, other_phone = unique_phone(), unique_phone()
+    async with uow() as s:
+        customer = await make_customer(
+            s, name="ООО Лютик", kind="company", responsible_id=people.other_manager_id
+        )
+        stranger = await make_customer(s, name="Чужой")
+        foreign = await create_contact_person(s, stranger.id, name="Не отсюда")
+    url = f"/office/customers/{customer.id}/persons"
+    r = await office_manager.post_form(
+        url,
+        {
+            "name": "Пётр Закупщик",
+            "position": "Снабжение",
+            "phones": phone,
+            "emails": "Petr@Lutik.example",
+            "comment": "Звонить после обеда",
+        },
+    )
+    assert r.status_code == 303 and r.headers["location"].endswith("#persons")
+    async with uow() as s:
+        [person] = await list_contact_persons(s, customer.id)
+    assert (person.name, person.position, person.comment) == (
+        "Пётр Закупщик",
+        "Снабжение",
+        "Звонить после обеда",
+    )
+    assert sorted(c.value for c in person.contacts) == sorted([phone, "petr@lutik.example"])
+    page = await office_manager.get(f"/office/customers/{customer.id}")
+    assert "Пётр Закупщик" in page.text and f"/persons/{person.id}/delete" in page.text
+
+    r = await office_manager.post_form(
+        f"{url}/{person.id}",
+        {"name": "Пётр Иванович", "position": "", "phones": f"{phone}\n{other_phone}"},
+    )
+    assert r.status_code == 303, r.text
+    async with uow() as s:
+        [person] = await list_contact_persons(s, customer.id)
+    assert person.name == "Пётр Иванович" and person.position is None
+    assert sorted(c.value for c in person.contacts) == sorted([phone, other_phone])
+
+    # A person of another customer is not reachable through this one.
+    for target in (f"{url}/{foreign.id}", f"{url}/{foreign.id}/delete", f"{url}/99999999999"):
+        r = await office_manager.post_form(target, {"name": "Угнан"})
+        assert r.status_code == 404, target
+    async with uow() as s:
+        [still] = await list_contact_persons(s, stranger.id)
+    assert still.name == "Не отсюда"
+
+    r = await office_manager.post_form(f"{url}/{person.id}/delete")
+    assert r.status_code == 303
+    async with uow() as s:
+        assert await list_contact_persons(s, customer.id) == []
+    r = await office_manager.post_form(f"{url}/{person.id}/delete")
+    assert r.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"name": "", "phones": ""}, "name"),
+        ({"name": "x" * 201}, "name"),
+        ({"name": "Ок", "phones": "позвоните мне"}, "phones"),
+        ({"name": "Ок", "phones": "+7 000 000"}, "phones"),
+        ({"name": "Ок", "emails": "not-an-email"}, "emails"),
+        ({"name": "Ок", "emails": "\n".join(f"a{i}@x.example" for i in range(11))}, "emails"),
+        ({"name": "Ок", "position": "p" * 201}, "position"),
+    ],
+)
+async def test_bad_contact_person_is_refused_next_to_its_field(office, uow, data, field):
+    async with uow() as s:
+        customer = await make_customer(s, name="ООО Лютик", kind="company")
+        person = await create_contact_person(s, customer.id, name="Было", position="Было")
+    for prefix, url in (
+        ("person_new_", f"/office/customers/{customer.id}/persons"),
+        (f"person_{person.id}_", f"/office/customers/{customer.id}/persons/{person.id}"),
+    ):
+        r = await office.post_form(url, data)
+        assert r.status_code == 422, (url, r.text)
+        assert f'id="{prefix}{field}-error"' in r.text, url
+        # What was typed comes back into the same form.
+        typed = data.get("phones") or data.get("emails")
+        if typed and "\n" not in typed:
+            assert typed in r.text
+    async with uow() as s:
+        [kept] = await list_contact_persons(s, customer.id)
+    assert (kept.name, kept.position, kept.contacts) == ("Было", "Было", [])
+
+
+async def test_contact_person_forms_need_csrf_and_escape(office, uow):
+    async with uow() as s:
+        customer = await make_customer(s, name="ООО Лютик", kind="company")
+        person = await create_contact_person(
+            s, customer.id, name=SCRIPT, position=SCRIPT, comment=SCRIPT
+        )
+    base = f"/office/customers/{customer.id}/persons"
+    for url in (base, f"{base}/{person.id}", f"{base}/{person.id}/delete"):
+        r = await office.post(url, data={"name": "x"})
+        assert r.status_code == 403, url
+    async with uow() as s:
+        [kept] = await list_contact_persons(s, customer.id)
+    assert kept.name == SCRIPT
+    r = await office.get(f"/office/customers/{customer.id}")
+    assert SCRIPT not in r.text and r.text.count(ESCAPED) >= 4  # shown and in the edit form
+    r = await office.post_form(base, {"name": SCRIPT, "emails": SCRIPT})
+    assert r.status_code == 422 and SCRIPT not in r.text
