@@ -201,6 +201,10 @@ async def customer_card(customer_id: str, staff: StaffDep, done: str = "") -> Re
         "added": staff._("Added to the timeline."),
         "person": staff._("The contact person is saved."),
         "person_removed": staff._("The contact person is removed."),
+        "merged": staff._(
+            "This phone or email belongs to this customer: the request is added to their "
+            "timeline instead of a new lead."
+        ),
     }
     return await _card(staff, object_id(customer_id, "Customer"), notice=notices.get(done, ""))
 

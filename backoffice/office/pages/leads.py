@@ -34,6 +34,7 @@ from crm_core.leads.service import (
     convert_lead,
     get_lead,
     hide_lead,
+    intake_lead,
     list_leads,
     reopen_lead,
     update_lead,
@@ -270,6 +271,65 @@ async def move_state(request: Request, state_id: str, staff: AdminDep) -> Respon
     return RedirectResponse("/office/leads/states", status_code=303)
 
 
+# --- a new lead ----------------------------------------------------------------------
+
+NEW_FIELDS = ("name", "phone", "email", "company", "source", "comment", "responsible_id")
+NEW_FIELD_OF = {"phones": "phone", "emails": "email", "telegram_id": "phone"}
+
+
+async def _new_page(staff: Staff, *, errors=None, values=None, status_code=200) -> Response:
+    return render(
+        staff,
+        "pages/lead_new.html",
+        status_code=status_code,
+        section="leads",
+        sources=SOURCES,
+        employees=await _employees(staff),
+        errors=errors or {},
+        values=values or {},
+    )
+
+
+@router.get("/leads/new")
+async def new_lead_form(staff: StaffDep) -> Response:
+    return await _new_page(staff)
+
+
+@router.post("/leads")
+async def add_lead(request: Request, staff: StaffDep) -> Response:
+    """A lead a manager types in, through the core's intake: contacts already known
+    merge into their open lead (or their customer), and the manager lands there."""
+    data = await payload(request)
+    values = {key: text(data, key) for key in NEW_FIELDS}
+    values["source"] = values["source"] or LeadSource.MANUAL.value
+    try:
+        async with staff.attempt():
+            if values["source"] not in SOURCES:
+                raise ValidationFailed(staff._("Pick a value from the list"), field="source")
+            result = await intake_lead(
+                staff.session,
+                name=values["name"] or None,
+                phones=[values["phone"]],
+                emails=[values["email"]],
+                company=values["company"] or None,
+                source=values["source"],
+                comment=values["comment"] or None,
+                responsible_id=optional_id(values["responsible_id"], "responsible_id"),
+            )
+    except ValidationFailed as exc:
+        field = NEW_FIELD_OF.get(exc.field or "", exc.field or "name")
+        field = field if field in NEW_FIELDS else "name"
+        return await _new_page(
+            staff, errors={field: staff._(exc.message)}, values=values, status_code=422
+        )
+    if result.lead is None:  # the contacts are a customer's: the request is on their card
+        return RedirectResponse(
+            f"/office/customers/{result.customer.id}?done=merged#timeline", status_code=303
+        )
+    query = "?merged=1" if result.merged else "?created=1"
+    return RedirectResponse(f"/office/leads/{result.lead.id}{query}", status_code=303)
+
+
 # --- one lead -----------------------------------------------------------------------
 
 
@@ -304,8 +364,16 @@ async def _lead_page(
 
 
 @router.get("/leads/{lead_id}")
-async def lead_card(lead_id: str, staff: StaffDep, saved: str = "") -> Response:
+async def lead_card(
+    lead_id: str, staff: StaffDep, saved: str = "", created: str = "", merged: str = ""
+) -> Response:
     notice = staff._("Saved.") if saved else ""
+    if created:
+        notice = staff._("The lead is added.")
+    if merged:
+        notice = staff._(
+            "A lead with this phone or email was already open: what you entered is added to it."
+        )
     return await _lead_page(staff, object_id(lead_id, "Lead"), notice=notice)
 
 
