@@ -40,6 +40,7 @@ from crm_core.orders.service import (
     list_payments,
     list_shipments,
     register_payment,
+    register_refund,
     register_shipment,
     remove_order_line,
     update_order,
@@ -99,6 +100,8 @@ async def card(
         left_to_pay=order.total - order.paid_amount,
         editable=order.category == "open",
         payment_key=secrets.token_hex(8),
+        refund_key=secrets.token_hex(8),
+        refundable=order.category != "cancelled" and order.paid_amount > 0,
         errors=errors or {},
         values=values or {},
         choices=choices,
@@ -291,6 +294,35 @@ async def pay(
         return await card(
             staff, order_id, errors=_error(staff, exc, "amount"), values=values, status_code=422
         )
+    return _back(order_id, "#payments")
+
+
+@router.post("/orders/{order_id}/refunds")
+async def refund(
+    order_id: OrderId,
+    staff: StaffDep,
+    amount: str = Form("", max_length=40),
+    comment: str = Form("", max_length=500),
+    key: str = Form("", max_length=40),
+) -> Response:
+    """Give money back (never more than paid); it shows as a negative payment."""
+    values = {"refund_amount": amount, "refund_comment": comment, "refund_key": key}
+    try:
+        if not comment.strip():
+            raise ValidationFailed(N_("Say why the money is returned"), field="comment")
+        async with staff.attempt():
+            # The form's one-time key: a double click or a re-sent form refunds once.
+            await register_refund(
+                staff.session,
+                order_id,
+                amount=decimal_value(amount, "amount"),
+                comment=comment,
+                external_id=f"office-refund:{order_id}:{key}" if key.isalnum() else None,
+            )
+    except (ValidationFailed, Conflict) as exc:
+        field = "refund_comment" if exc.field == "comment" else "refund_amount"
+        errors = {field: staff._(exc.message)}
+        return await card(staff, order_id, errors=errors, values=values, status_code=422)
     return _back(order_id, "#payments")
 
 

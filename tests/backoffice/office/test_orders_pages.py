@@ -331,3 +331,76 @@ def test_fast_money_and_time_filters_match_babel():
             moment.astimezone(tz), "dd.MM.yyyy HH:mm", locale=locale
         )
         assert dt(moment, tz) == "03.03.2026 00:05"
+
+
+def _refund_key(html: str) -> str:
+    form = html[html.index('id="refund-form"') :]
+    return re.search(r'name="key" value="(\w+)"', form).group(1)
+
+
+async def test_refund_of_a_paid_order(office_manager, uow):
+    async with uow() as s:
+        order = await make_order(s, total="1000.00")
+        await register_payment(s, order.id, amount=Decimal("600.00"), method="card")
+        unpaid = await make_order(s, total="50.00")
+    url = f"/office/orders/{order.id}"
+    page = await office_manager.get(url)
+    assert 'id="refund-form"' in page.text
+    assert 'id="refund-form"' not in (await office_manager.get(f"/office/orders/{unpaid.id}")).text
+    key = _refund_key(page.text)
+    form = {"amount": "150,50", "comment": "Брак обивки", "key": key}
+    for _attempt in range(2):  # a double click refunds once
+        r = await office_manager.post_form(f"{url}/refunds", form)
+        assert r.status_code == 303, r.text
+    async with uow() as s:
+        amounts = [
+            p.amount
+            for p in await s.scalars(
+                select(Payment).where(Payment.order_id == order.id).order_by(Payment.id)
+            )
+        ]
+        assert (await get_order(s, order.id)).paid_amount == Decimal("449.50")
+    assert amounts == [Decimal("600.00"), Decimal("-150.50")]
+    page = await office_manager.get(url)
+    assert "−150,50" in page.text or "-150,50" in page.text
+    assert 'class="refund"' in page.text and "Брак обивки" in page.text
+    assert _refund_key(page.text) != key  # a new form, a new key
+
+
+async def test_refund_refusals(office, uow):
+    async with uow() as s:
+        order = await make_order(s, total="1000.00")
+        await register_payment(s, order.id, amount=Decimal("100.00"), method="bank")
+        unpaid = await make_order(s, total="50.00")
+    url = f"/office/orders/{order.id}/refunds"
+    for form, field in (
+        ({"amount": "100.01", "comment": "x"}, "refund_amount"),  # more than paid
+        ({"amount": "0", "comment": "x"}, "refund_amount"),
+        ({"amount": "-5", "comment": "x"}, "refund_amount"),
+        ({"amount": "много", "comment": "x"}, "refund_amount"),
+        ({"amount": "NaN", "comment": "x"}, "refund_amount"),
+        ({"amount": "1e9999", "comment": "x"}, "refund_amount"),
+        ({"amount": "0.001", "comment": "x"}, "refund_amount"),
+        ({"amount": "10", "comment": "  "}, "refund_comment"),
+    ):
+        r = await office.post_form(url, {**form, "key": "abc123"})
+        assert r.status_code == 422, (form, r.text)
+        assert f'id="{field}-error"' in r.text, form
+        assert f'value="{form["amount"]}"' in r.text  # typed amount comes back
+    r = await office.post_form(
+        f"/office/orders/{unpaid.id}/refunds", {"amount": "1", "comment": "x"}
+    )
+    assert r.status_code == 422
+    r = await office.post_form("/office/orders/999999/refunds", {"amount": "1", "comment": "x"})
+    assert r.status_code == 404
+    r = await office.post(url, data={"amount": "10", "comment": "без токена"})
+    assert r.status_code == 403
+    r = await office.post_form(url, {"amount": "10", "comment": XSS, "key": "k1"})
+    assert r.status_code == 303
+    page = await office.get(f"/office/orders/{order.id}")
+    assert XSS not in page.text and "&lt;script&gt;" in page.text
+    async with uow() as s:
+        refunds = list(
+            await s.scalars(select(Payment).where(Payment.order_id == order.id, Payment.amount < 0))
+        )
+    assert [p.amount for p in refunds] == [Decimal("-10.00")]
