@@ -138,6 +138,7 @@ def create_app(runtime: Runtime, *, with_worker: bool = False, with_bot: bool = 
     )
     webforms = create_webforms(runtime.sessions, WebformsConfig.of(runtime))
     runtime.closers.append(webforms.state.webforms.limiter.close)  # Redis, when used
+    runtime.closers.append(webforms.state.webforms.aclose)  # drain the forms writer
     app.mount("/forms", webforms)
     app.include_router(
         onec_router(

@@ -25,6 +25,10 @@ class WebformsConfig:
     window_seconds: int = 60
     # How long a process may serve a form definition changed by another process.
     form_cache_seconds: float = 2.0
+    # The one writer (webforms/writer.py): submissions waiting beyond this many are
+    # refused (503, Retry-After); up to this many are committed in one transaction.
+    writer_queue_size: int = 1000
+    writer_batch_size: int = 100
     # Rate limits shared by every process through Redis (else counted per process).
     redis_url: str | None = None
     redis_prefix: str = "firma:webforms:rl:"

@@ -8,8 +8,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from crm_core.context import bind
-from crm_core.forms import Evidence, check_answers, meta_of, receive_submission
+from crm_core.forms import Evidence, Incoming, check_answers, meta_of
 from crm_core.models import Form, FormPurpose, SubmissionStatus
 from webforms import render
 from webforms.http import (
@@ -23,6 +22,7 @@ from webforms.http import (
 )
 from webforms.i18n import error_messages, language, translator
 from webforms.tokens import check_token
+from webforms.writer import WriterBusy
 
 if TYPE_CHECKING:
     from webforms.app import Webforms
@@ -115,24 +115,24 @@ async def handle_submission(forms: Webforms, slug: str, request: Request) -> Res
         consent_text_id=token.consent_text_id if token and not reason else None,
         marketing_text_id=token.marketing_text_id if token and not reason else None,
     )
-    # One transaction: stored, then processed in a savepoint (see crm_core.forms).
-    # On SQLite the writers queue here, in order, rather than on the file lock.
-    async with forms.write_lock(), forms.sessions() as session:
-        bind(session, actor=None, clock=cfg.clock)
-        stored = await receive_submission(
-            session,
-            form,
-            answers=answers,
-            meta=meta_of(data, lang),
-            evidence=evidence,
-            marketing_consent=data.get("marketing_consent") in (True, "on", "true", "1"),
-            idempotency_key=key if isinstance(key, str) else None,
-            token_nonce=token.nonce if token and not reason else None,
-            spam_reason=reason,
-            timezone=cfg.timezone,
-            managers=None if form.responsible_id else await forms.managers(session),
-        )
-        await session.commit()
+    item = Incoming(
+        form,
+        answers=answers,
+        meta=meta_of(data, lang),
+        evidence=evidence,
+        marketing_consent=data.get("marketing_consent") in (True, "on", "true", "1"),
+        idempotency_key=key if isinstance(key, str) else None,
+        token_nonce=token.nonce if token and not reason else None,
+        spam_reason=reason,
+    )
+    # Stored and processed by the process's one writer, committed with its batch
+    # before the visitor hears "accepted" (see webforms/writer.py).
+    try:
+        stored = await forms.writer.submit(item)
+    except WriterBusy:
+        _ = translator(lang)
+        detail = _("Too many requests right now. Please try again in a minute.")
+        return JSONResponse({"detail": detail}, 503, headers={**cors, "Retry-After": "1"})
     day = None
     if form.purpose is FormPurpose.REGISTRATION and stored.status is not SubmissionStatus.SPAM:
         day = next((answers.get(f["name"]) for f in form.fields if f["type"] == "date"), None)

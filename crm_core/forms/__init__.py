@@ -15,17 +15,20 @@ from crm_core.forms.fields import check_answers, meta_of
 from crm_core.forms.registration import active_managers
 from crm_core.forms.submissions import (
     Evidence,
+    Incoming,
     Stored,
     list_submissions,
     mark_failed,
     process_submission,
     receive_submission,
+    receive_submissions,
     store_submission,
 )
 from crm_core.forms.worker import form_subscribers, process_or_record
 
 __all__ = [
     "Evidence",
+    "Incoming",
     "Stored",
     "active_managers",
     "check_answers",
@@ -43,6 +46,7 @@ __all__ = [
     "process_submission",
     "public_form",
     "receive_submission",
+    "receive_submissions",
     "store_submission",
     "texts_of",
     "update_form",

@@ -15,6 +15,7 @@ same form-token nonce with another key is a replayed token, kept as ``spam``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,8 +26,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.context import now
+from crm_core.customers.contacts import Pair, normalize_contacts
 from crm_core.errors import ValidationFailed
 from crm_core.forms.registration import apply_marketing, plan_registration, responsible_for
+from crm_core.leads.intake import _lock_contacts  # the intake's own lock order
 from crm_core.leads.service import intake_lead
 from crm_core.models import Form, FormPurpose, FormSubmission, LeadSource, SubmissionStatus
 from crm_core.outbox import emit
@@ -225,6 +228,71 @@ async def _record(session: AsyncSession, submission_id: int, outcome: Outcome) -
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One submission as a door hands it in (see ``receive_submission``'s arguments)."""
+
+    form: Form
+    answers: dict[str, Any]
+    meta: dict[str, Any]
+    evidence: Evidence
+    marketing_consent: bool = False
+    idempotency_key: str | None = None
+    token_nonce: str | None = None
+    spam_reason: str | None = None
+    managers: list[int] | None = None
+
+
+async def _store(session: AsyncSession, item: Incoming) -> Stored:
+    return await store_submission(
+        session,
+        item.form,
+        answers=item.answers,
+        meta=item.meta,
+        evidence=item.evidence,
+        marketing_consent=item.marketing_consent,
+        idempotency_key=item.idempotency_key,
+        token_nonce=item.token_nonce,
+        spam_reason=item.spam_reason,
+        safety_net=False,
+    )
+
+
+async def _process_stored(
+    session: AsyncSession, item: Incoming, stored: Stored, timezone: str
+) -> Stored:
+    form = item.form
+    outcome = await _process(
+        session,
+        form,
+        submission_id=stored.id,
+        answers=item.answers,
+        meta=item.meta,
+        marketing_consent=item.marketing_consent and form.marketing_consent_text_id is not None,
+        timezone=timezone,
+        managers=item.managers,
+    )
+    await _record(session, stored.id, outcome)
+    return Stored(
+        stored.id,
+        SubmissionStatus.PROCESSED,
+        True,
+        None,
+        outcome.lead_id,
+        outcome.customer_id,
+        outcome.event_id,
+    )
+
+
+async def _keep_failed(session: AsyncSession, stored: Stored, exc: Exception) -> Stored:
+    log.error("form submission %s failed; a worker will retry it", stored.id, exc_info=exc)
+    error = f"{type(exc).__name__}: {exc}"
+    await mark_failed(session, stored.id, error)
+    event = emit(session, "form.submission_received", {"submission_id": stored.id})
+    event.available_at = now(session) + RETRY_DELAY
+    return Stored(stored.id, SubmissionStatus.FAILED, True, error[:2000])
+
+
 async def receive_submission(
     session: AsyncSession,
     form: Form,
@@ -242,49 +310,78 @@ async def receive_submission(
     """Store a submission and process it in the same transaction (a savepoint): a
     processing error leaves it ``failed`` and scheduled for a worker, never lost.
     ``managers``: the active managers' ids if the caller keeps them (round-robin)."""
-    stored = await store_submission(
-        session,
+    item = Incoming(
         form,
-        answers=answers,
-        meta=meta,
-        evidence=evidence,
-        marketing_consent=marketing_consent,
-        idempotency_key=idempotency_key,
-        token_nonce=token_nonce,
-        spam_reason=spam_reason,
-        safety_net=False,
+        answers,
+        meta,
+        evidence,
+        marketing_consent,
+        idempotency_key,
+        token_nonce,
+        spam_reason,
+        managers,
     )
+    stored = await _store(session, item)
     if not stored.fresh or stored.status is not SubmissionStatus.RECEIVED:
         return stored
     try:
         async with session.begin_nested():
-            outcome = await _process(
-                session,
-                form,
-                submission_id=stored.id,
-                answers=answers,
-                meta=meta,
-                marketing_consent=marketing_consent and form.marketing_consent_text_id is not None,
-                timezone=timezone,
-                managers=managers,
-            )
-            await _record(session, stored.id, outcome)
+            return await _process_stored(session, item, stored, timezone)
     except Exception as exc:
-        log.exception("form submission %s failed; a worker will retry it", stored.id)
-        error = f"{type(exc).__name__}: {exc}"
-        await mark_failed(session, stored.id, error)
-        event = emit(session, "form.submission_received", {"submission_id": stored.id})
-        event.available_at = now(session) + RETRY_DELAY
-        return Stored(stored.id, SubmissionStatus.FAILED, True, error[:2000])
-    return Stored(
-        stored.id,
-        SubmissionStatus.PROCESSED,
-        True,
-        None,
-        outcome.lead_id,
-        outcome.customer_id,
-        outcome.event_id,
-    )
+        return await _keep_failed(session, stored, exc)
+
+
+def _contact_pairs(item: Incoming) -> list[Pair]:
+    """The contacts the intake will lock for this submission (none for spam)."""
+    if item.spam_reason:
+        return []
+    types = {f["name"]: f["type"] for f in item.form.fields}
+    phones = [v for k, v in item.answers.items() if types.get(k) == "phone"]
+    emails = [v for k, v in item.answers.items() if types.get(k) == "email"]
+    try:
+        return normalize_contacts(phones, emails, None).pairs()
+    except Exception:  # the intake will refuse it before taking any lock
+        return []
+
+
+async def receive_submissions(
+    session: AsyncSession, items: Sequence[Incoming], *, timezone: str = "Europe/Moscow"
+) -> list[Stored | Exception]:
+    """Many submissions in the caller's one transaction (the forms' group commit),
+    each in its own savepoint, so one that fails spoils none of the others: its raw
+    row is stored again on its own, ``failed`` with the error, for a worker's retry.
+    An item whose row cannot be stored at all gets its exception in the result (the
+    caller may try it alone). The caller commits once, then answers every visitor.
+
+    On PostgreSQL the contacts of the whole batch are locked first, in one sorted
+    statement (the intake's own locks are then taken again, already held), and the
+    rows go in by idempotency key: two batches, or a batch and any other intake,
+    take their locks in one order and never deadlock."""
+    pairs = sorted({p for item in items for p in _contact_pairs(item)})
+    if pairs:
+        await _lock_contacts(session, pairs)
+    order = sorted(range(len(items)), key=lambda i: items[i].idempotency_key or "")
+    results: list[Stored | Exception] = [AssertionError("not reached")] * len(items)
+    for i in order:
+        item = items[i]
+        try:
+            async with session.begin_nested():
+                stored = await _store(session, item)
+                if stored.fresh and stored.status is SubmissionStatus.RECEIVED:
+                    stored = await _process_stored(session, item, stored, timezone)
+        except Exception as exc:
+            # Rolled back to the savepoint, raw row and all: keep it, with the error.
+            try:
+                async with session.begin_nested():
+                    stored = await _store(session, item)
+                    if stored.fresh and stored.status is SubmissionStatus.RECEIVED:
+                        stored = await _keep_failed(session, stored, exc)
+            except Exception as again:
+                log.exception("form submission could not be stored in its batch")
+                results[i] = again
+                continue
+        results[i] = stored
+    return results
 
 
 async def _claim(session: AsyncSession, submission_id: int) -> bool:
