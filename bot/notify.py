@@ -1,4 +1,5 @@
-"""Order status pushes: outbox events → a short message to the customer's Telegram.
+"""Order status, payment and refund pushes: outbox events → a short message to the
+customer's Telegram.
 
 Registered by ``firma/worker.py``. Exactly one push per (event, chat): the row is
 reserved before sending (``crm_core.cart.pushes``), so an event the outbox hands over
@@ -86,4 +87,19 @@ def bot_subscribers(
             ),
         )
 
-    return {"order.state_changed": [state_changed], "payment.received": [payment_received]}
+    async def payment_refunded(event) -> None:
+        p = event.payload
+        amount = rub(Decimal(str(p["amount"])))
+        await push(
+            event,
+            p.get("customer_id"),
+            lambda _: _(
+                "Refund of {amount} for order {number}.", amount=amount, number=p["number"]
+            ),
+        )
+
+    return {
+        "order.state_changed": [state_changed],
+        "payment.received": [payment_received],
+        "payment.refunded": [payment_refunded],
+    }

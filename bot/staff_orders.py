@@ -1,4 +1,4 @@
-"""Orders, payments and customers' messages → the staff's Telegram; overdue orders.
+"""Orders, payments, refunds and customers' messages → the staff's Telegram; overdue orders.
 
 Outbox subscribers (registered by ``firma/worker.py``) queue one row per (event,
 employee) in ``staff_notifications``; ``OverdueCheck`` is a periodic pass that queues
@@ -166,11 +166,21 @@ def staff_order_subscribers(
             number=p["number"],
         )
 
+    def refund_heading(_: Translate, p: dict) -> str:
+        return _(
+            "↩️ Refund {amount} for order {number}",
+            amount=rub(Decimal(str(p["amount"]))),
+            number=p["number"],
+        )
+
     async def order_created(event) -> None:
         await order_event(event, created_heading)
 
     async def payment_received(event) -> None:
         await order_event(event, paid_heading)
+
+    async def payment_refunded(event) -> None:
+        await order_event(event, refund_heading)
 
     def attention_heading(_: Translate, p: dict) -> str:
         return _(
@@ -258,6 +268,7 @@ def staff_order_subscribers(
     return {
         "order.created": [order_created],
         "payment.received": [payment_received],
+        "payment.refunded": [payment_refunded],
         "payment.needs_attention": [payment_needs_attention],
         "customer.message": [customer_message],
     }

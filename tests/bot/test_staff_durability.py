@@ -71,7 +71,8 @@ async def test_a_worker_killed_mid_batch_loses_nothing(
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        for _ in range(600):
+        # Up to 2 min: a worker's start (aiogram's imports) is slow on a busy machine.
+        for _ in range(2400):
             if sum(lead_cards(fake_tg).values()) >= 40:
                 break
             await asyncio.sleep(0.05)
