@@ -26,6 +26,7 @@ from lxml import etree
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.commerceml import UnsafeXML, read_catalog
+from channels.commerceml.reader import read_item_ids
 from channels.onec_files import (
     IMAGE_SUFFIXES,
     OnecConfig,
@@ -119,6 +120,23 @@ def read_window(
     return headers + items, len(items), done
 
 
+def carried_ids(directory: Path) -> set[str] | None:
+    """The Ид of every product and offer in the session's catalog files; None when
+    there is no readable catalog file left to say what was sent."""
+    files = [p for p in directory.rglob("*.xml") if p.name.lower().startswith(CATALOG_PREFIXES)]
+    if not files:
+        return None
+    seen: set[str] = set()
+    try:
+        for path in files:
+            with path.open("rb") as fh:
+                seen.update(read_item_ids(fh))
+    except (UnsafeXML, etree.XMLSyntaxError, OSError) as exc:
+        log.warning("1C deactivate: cannot read %s: %s", directory, exc)
+        return None
+    return seen
+
+
 def onec_router(
     sessions: async_sessionmaker[AsyncSession], config: OnecConfig, *, clock: Clock
 ) -> APIRouter:
@@ -172,7 +190,7 @@ def onec_router(
         if mode == "import":
             return await _import(directory, key, params.get("filename", ""))
         if mode == "deactivate":
-            return await _deactivate(key)
+            return await _deactivate(directory, key)
         if mode == "complete":
             return _answer("success\n")
         return _failure(f"Неизвестный режим {mode!r}")
@@ -195,14 +213,23 @@ def onec_router(
             return _answer("success\n")
         return _failure(f"Неизвестный режим {mode!r}")
 
-    async def _deactivate(key: str) -> PlainTextResponse:
+    async def _deactivate(directory: Path, key: str) -> PlainTextResponse:
         """After a full catalog (``СодержитТолькоИзменения`` false) 1C asks the site to
-        retire what it did not send: products with an Ид this session did not touch."""
+        retire what it did not send: products with an Ид that none of this session's
+        files carried and this session did not change."""
         async with unit_of_work(sessions, actor=ACTOR, clock=clock) as session:
             since = await full_import_started(session, session_key=key)
-            if since is None:
-                return _answer("success\n")  # only changes were sent: nothing to retire
-            count = await deactivate_missing(session, since=since)
+        if since is None:
+            return _answer("success\n")  # only changes were sent: nothing to retire
+        seen = await asyncio.to_thread(carried_ids, directory)
+        async with unit_of_work(sessions, actor=ACTOR, clock=clock) as session:
+            counts = {"products_deactivated": 0}
+            if seen is None:  # the session's files are gone: retire nothing rather than all
+                counts["deactivate_skipped"] = 1
+            else:
+                counts["products_deactivated"] = await deactivate_missing(
+                    session, since=since, seen=seen
+                )
             entry = await open_log(
                 session,
                 peer="1c",
@@ -213,8 +240,8 @@ def onec_router(
             )
             record_step(
                 entry,
-                position=count,
-                counts={"products_deactivated": count},
+                position=counts["products_deactivated"],
+                counts=counts,
                 errors=[],
                 done=True,
                 at=clock.now(),

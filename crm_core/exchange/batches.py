@@ -1,8 +1,11 @@
 """Batched upserts of products and offers by 1C's Ид (``external_id``).
 
-A catalog has thousands of rows, so each batch is a few SELECTs by ``IN`` and one
-flush rather than the catalog service's per-row checks; the rules are the same:
-a unique SKU, a known group, VAT one of the Russian rates, services without stock.
+A catalog has thousands of rows, so a batch is a few SELECTs of plain rows by ``IN``
+(no ORM objects) and writes only what differs from the database: one INSERT of the
+new rows and one executemany UPDATE by primary key of the changed ones. A re-sent
+catalog whose rows did not change writes nothing (their ``updated_at`` stays).
+The rules are the catalog service's: a unique SKU, a known group, VAT one of the
+Russian rates, services without stock.
 """
 
 from __future__ import annotations
@@ -10,9 +13,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from crm_core.catalog.common import MAX_MONEY, MAX_QUANTITY, VAT_RATES
 from crm_core.context import now
@@ -20,6 +22,27 @@ from crm_core.exchange.records import OfferRecord, ProductRecord, PropertyRecord
 from crm_core.models import Product, ProductKind, ProductPrice, ProductProperty
 
 MAX_ERRORS = 100
+_CENT = Decimal("0.01")
+_MILLI = Decimal("0.001")
+
+_PRODUCTS = Product.__table__
+_PRICES = ProductPrice.__table__
+_PROPERTIES = ProductProperty.__table__
+# What a catalog record sets on a product (compared to the row to find a change).
+_FIELDS = (
+    "external_id",
+    "sku",
+    "name",
+    "kind",
+    "unit",
+    "group_id",
+    "description",
+    "image_url",
+    "vat_rate",
+    "stock",
+    "active",
+)
+_ROW = [_PRODUCTS.c.id, *(_PRODUCTS.c[f] for f in _FIELDS)]
 
 
 def note(errors: list[dict[str, Any]], external_id: str, message: str) -> None:
@@ -33,116 +56,177 @@ def _cut(value: str | None, limit: int) -> str | None:
     return value[:limit] or None
 
 
+def _by_id(table, columns: tuple[str, ...]):
+    """``UPDATE table SET columns WHERE id = :b_id`` for an executemany by primary key."""
+    return (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values({c: bindparam(f"b_{c}") for c in columns})
+    )
+
+
+async def _update_rows(session: AsyncSession, table, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    columns = tuple(k for k in rows[0] if k != "id")
+    params = [{f"b_{k}": v for k, v in row.items()} for row in rows]
+    await session.execute(_by_id(table, columns), params)
+
+
 async def upsert_products(
     session: AsyncSession,
     batch: list[ProductRecord],
     groups: dict[str, int],
     counts: dict[str, int],
     errors: list[dict[str, Any]],
-) -> None:
-    ids = [r.external_id for r in batch]
-    found = {
-        p.external_id: p
-        for p in await session.scalars(select(Product).where(Product.external_id.in_(ids)))
+) -> dict[str, int]:
+    """Insert the new products, update the changed ones; returns Ид -> product id of
+    every product of the batch."""
+    ids = list({r.external_id for r in batch})
+    found: dict[str, dict[str, Any]] = {
+        row["external_id"]: dict(row)
+        for row in (
+            await session.execute(select(*_ROW).where(_PRODUCTS.c.external_id.in_(ids)))
+        ).mappings()
     }
-    skus = {r.sku for r in batch if r.sku}
-    owners: dict[str, Product] = {}
+    skus = {s for s in (_cut(r.sku, 100) for r in batch) if s}
+    owners: dict[str, dict[str, Any]] = {}
     if skus:
-        owners = {
-            p.sku: p for p in await session.scalars(select(Product).where(Product.sku.in_(skus)))
-        }
+        query = select(*_ROW).where(_PRODUCTS.c.sku.in_(skus))
+        for row in (await session.execute(query)).mappings():
+            owners[row["sku"]] = found.get(row["external_id"]) or dict(row)
+    original = {row["id"]: dict(row) for row in [*found.values(), *owners.values()]}
     at = now(session)
     taken: set[str] = set()
-    fresh: dict[str, Product] = {}  # new products: inserted in one statement below
+    fresh: dict[str, dict[str, Any]] = {}  # new products: one INSERT below
     for record in batch:
         product = found.get(record.external_id) or fresh.get(record.external_id)
         sku = _cut(record.sku, 100)
         owner = owners.get(sku) if sku else None
-        if product is None and owner is not None and owner.external_id is None:
+        if product is None and owner is not None and owner["external_id"] is None:
             # A product typed into Firma before the first exchange: link it, not double it.
             product, owner = owner, None
-            product.external_id = record.external_id
+            product["external_id"] = record.external_id
+            found[record.external_id] = product
         if sku and (sku in taken or (owner is not None and owner is not product)):
             note(errors, record.external_id, f"SKU {sku!r} belongs to another product; not set")
-            sku = product.sku if product is not None else None
+            sku = product["sku"] if product is not None else None
         if sku:
             taken.add(sku)
-        created = product is None
-        if created:
-            # Transient (never added): its columns become one row of a bulk INSERT, which
-            # the ORM's unit of work would issue one row at a time.
-            product = Product(external_id=record.external_id, created_at=at, stock=Decimal(0))
+        if product is None:
+            product = {"external_id": record.external_id, "stock": Decimal(0), "unit": None}
             fresh[record.external_id] = product
         _apply(product, record, sku, groups, errors)
-        product.updated_at = at
-        counts["products_created" if created else "products_updated"] += 1
-    await session.flush()
+    changed = []
+    for product in found.values():
+        before = original[product["id"]]
+        if any(product[f] != before[f] for f in _FIELDS):
+            row = {f: product[f] for f in _FIELDS}
+            changed.append({**row, "id": product["id"], "updated_at": at})
+    seen = {r.external_id for r in batch}
+    counts["products_created"] += len(fresh)
+    counts["products_updated"] += len(changed)
+    counts["products_unchanged"] += len(seen) - len(fresh) - len(changed)
+    await _update_rows(session, _PRODUCTS, changed)
+    result = {ext: p["id"] for ext, p in found.items() if ext in seen}
     if fresh:
-        columns = [c.key for c in Product.__table__.columns if c.key != "id"]
-        rows = [{key: getattr(p, key) for key in columns} for p in fresh.values()]
-        await session.execute(insert(Product), rows)
+        rows = [{**p, "created_at": at, "updated_at": at} for p in fresh.values()]
+        inserted = await session.execute(
+            insert(_PRODUCTS).returning(_PRODUCTS.c.id, _PRODUCTS.c.external_id), rows
+        )
+        result.update({ext: id_ for id_, ext in inserted})
+    return result
 
 
 def _apply(
-    product: Product,
+    product: dict[str, Any],
     record: ProductRecord,
     sku: str | None,
     groups: dict[str, int],
     errors: list[dict[str, Any]],
 ) -> None:
-    product.sku = sku
-    product.name = _cut(record.name, 300) or record.external_id[:300]
-    product.kind = ProductKind.SERVICE if record.is_service else ProductKind.GOODS
-    if product.kind is ProductKind.SERVICE:
-        product.stock = Decimal(0)
-    product.unit = _cut(record.unit, 20) or product.unit or "шт"
-    product.description = _cut(record.description, 20000)
-    product.image_url = _cut(record.image, 500)
-    product.active = not record.deleted
+    product["sku"] = sku
+    product["name"] = _cut(record.name, 300) or record.external_id[:300]
+    kind = ProductKind.SERVICE if record.is_service else ProductKind.GOODS
+    product["kind"] = kind
+    if kind is ProductKind.SERVICE:
+        product["stock"] = Decimal(0)
+    product["unit"] = _cut(record.unit, 20) or product["unit"] or "шт"
+    product["description"] = _cut(record.description, 20000)
+    product["image_url"] = _cut(record.image, 500)
+    product["active"] = not record.deleted
     group_id = next((groups[g] for g in record.group_external_ids if g in groups), None)
     if record.group_external_ids and group_id is None:
         note(errors, record.external_id, "its group is not in the classifier")
-    product.group_id = group_id
+    product["group_id"] = group_id
     rate = record.vat_rate
     if rate is not None and rate not in VAT_RATES:
         note(errors, record.external_id, f"VAT rate {rate} is not a Russian rate; left empty")
         rate = None
-    product.vat_rate = rate
+    product["vat_rate"] = rate
 
 
 async def store_properties(
-    session: AsyncSession, batch: list[ProductRecord], definitions: dict[str, PropertyRecord]
+    session: AsyncSession,
+    batch: list[ProductRecord],
+    definitions: dict[str, PropertyRecord],
+    ids: dict[str, int] | None = None,
 ) -> None:
     """The products' property values by the classifier's names (dictionary values
-    resolved); a re-sent product replaces its values."""
-    ids = dict(
-        (
-            await session.execute(
-                select(Product.external_id, Product.id).where(
-                    Product.external_id.in_([r.external_id for r in batch])
+    resolved); a re-sent product's values replace its old ones: only the rows that
+    differ are deleted, updated or inserted. ``ids``: Ид -> product id, when known."""
+    if ids is None:
+        ids = dict(
+            (
+                await session.execute(
+                    select(_PRODUCTS.c.external_id, _PRODUCTS.c.id).where(
+                        _PRODUCTS.c.external_id.in_([r.external_id for r in batch])
+                    )
                 )
-            )
-        ).all()
-    )
+            ).all()
+        )
     if not ids:
         return
-    await session.execute(
-        delete(ProductProperty).where(ProductProperty.product_id.in_(ids.values()))
-    )
-    rows = []
+    wanted: dict[int, dict[str, str]] = {}
     for record in batch:
         product_id = ids.get(record.external_id)
-        names: set[str] = set()
+        if product_id is None:
+            continue
+        values: dict[str, str] = {}  # a product sent twice in a batch: the last one counts
         for key, value in record.properties.items():
             definition = definitions.get(key)
             name = (definition.name if definition else key).strip()[:200]
             value = (definition.values.get(value, value) if definition else value) or ""
-            if product_id is None or not name or not value.strip() or name in names:
+            if not name or not value.strip() or name in values:
                 continue
-            names.add(name)
-            rows.append({"product_id": product_id, "name": name, "value": value.strip()[:1000]})
+            values[name] = value.strip()[:1000]
+        wanted[product_id] = values
+    existing = await session.execute(
+        select(
+            _PROPERTIES.c.id, _PROPERTIES.c.product_id, _PROPERTIES.c.name, _PROPERTIES.c.value
+        ).where(_PROPERTIES.c.product_id.in_(list(wanted)))
+    )
+    gone, changed = [], []
+    kept: dict[int, set[str]] = {}
+    for row_id, product_id, name, value in existing:
+        target = wanted[product_id].get(name)
+        if target is None or name in kept.setdefault(product_id, set()):
+            gone.append(row_id)
+            continue
+        kept[product_id].add(name)
+        if target != value:
+            changed.append({"id": row_id, "value": target})
+    if gone:
+        await session.execute(delete(_PROPERTIES).where(_PROPERTIES.c.id.in_(gone)))
+    await _update_rows(session, _PROPERTIES, changed)
+    rows = [
+        {"product_id": product_id, "name": name, "value": value}
+        for product_id, values in wanted.items()
+        for name, value in values.items()
+        if name not in kept.get(product_id, ())
+    ]
     if rows:
-        await session.execute(insert(ProductProperty), rows)
+        await session.execute(insert(_PROPERTIES), rows)
 
 
 async def apply_offers(
@@ -155,41 +239,66 @@ async def apply_offers(
 ) -> None:
     """Prices and stock onto known products. Offers of characteristics
     ("<product>#<variant>", sizes, colours) land on their product: its stock is the
-    sum over the variants, its price the lowest ("from") of theirs."""
+    sum over the variants, its price the lowest ("from") of theirs. Only the prices
+    and stocks that differ from the database are written."""
     variants = {} if variants is None else variants
     wanted = {r.external_id for r in batch} | {r.external_id.split("#")[0] for r in batch}
-    products = {
-        p.external_id: p
-        for p in await session.scalars(
-            select(Product)
-            .where(Product.external_id.in_(wanted))
-            .options(selectinload(Product.prices))
-        )
+    columns = (_PRODUCTS.c.id, _PRODUCTS.c.external_id, _PRODUCTS.c.kind, _PRODUCTS.c.stock)
+    products: dict[str, dict[str, Any]] = {
+        row["external_id"]: dict(row)
+        for row in (
+            await session.execute(select(*columns).where(_PRODUCTS.c.external_id.in_(wanted)))
+        ).mappings()
     }
-    at = now(session)
-    fresh: dict[tuple[int, int], dict[str, Any]] = {}  # new prices, one INSERT below
+    stock = {p["id"]: p["stock"] for p in products.values()}  # as in the database
+    prices: dict[int, dict[int, list]] = {}  # product id -> kind id -> [price id, price, new]
+    if products:
+        rows = await session.execute(
+            select(
+                _PRICES.c.id, _PRICES.c.product_id, _PRICES.c.price_kind_id, _PRICES.c.price
+            ).where(_PRICES.c.product_id.in_(list(stock)))
+        )
+        for price_id, product_id, kind_id, price in rows:
+            prices.setdefault(product_id, {})[kind_id] = [price_id, price, price]
     for record in batch:
         product = products.get(record.external_id)
         if product is None and "#" in record.external_id:
             product = products.get(record.external_id.split("#")[0])
             if product is not None:
-                record = _merge_variant(variants, product.external_id, record)
+                record = _merge_variant(variants, product["external_id"], record)
                 counts["variant_offers"] += 1
         if product is None:
             counts["offers_skipped"] += 1
             note(errors, record.external_id, "offer of a product not in the catalog")
             continue
         if record.prices is not None:
-            _set_prices(product, record, price_kinds, errors, fresh)
-        if record.quantity is not None and product.kind is ProductKind.GOODS:
+            _set_prices(prices.setdefault(product["id"], {}), record, price_kinds, errors)
+        if record.quantity is not None and product["kind"] is ProductKind.GOODS:
             # 1C is the master of stock: it sends the absolute balance, not a change.
-            quantity = record.quantity.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
-            product.stock = max(min(quantity, MAX_QUANTITY), -MAX_QUANTITY)
-        product.updated_at = at
+            quantity = record.quantity.quantize(_MILLI, rounding=ROUND_HALF_UP)
+            product["stock"] = max(min(quantity, MAX_QUANTITY), -MAX_QUANTITY)
         counts["offers_applied"] += 1
-    await session.flush()
+    at = now(session)
+    touched: set[int] = set()
+    fresh, changed = [], []
+    for product_id, kinds in prices.items():
+        for kind_id, (price_id, old, new) in kinds.items():
+            if price_id is None:
+                fresh.append({"product_id": product_id, "price_kind_id": kind_id, "price": new})
+            elif new != old:
+                changed.append({"id": price_id, "price": new})
+            else:
+                continue
+            touched.add(product_id)
+    moved = []
+    for product in products.values():
+        if product["stock"] != stock[product["id"]] or product["id"] in touched:
+            moved.append({"id": product["id"], "stock": product["stock"], "updated_at": at})
+    counts["offers_changed"] += len(moved)
+    await _update_rows(session, _PRODUCTS, moved)
+    await _update_rows(session, _PRICES, changed)
     if fresh:
-        await session.execute(insert(ProductPrice), list(fresh.values()))
+        await session.execute(insert(_PRICES), fresh)
 
 
 def _merge_variant(variants: dict[str, dict], base: str, record: OfferRecord) -> OfferRecord:
@@ -206,13 +315,13 @@ def _merge_variant(variants: dict[str, dict], base: str, record: OfferRecord) ->
 
 
 def _set_prices(
-    product: Product,
+    current: dict[int, list],
     record: OfferRecord,
     price_kinds: dict[str, int],
     errors: list[dict[str, Any]],
-    fresh: dict[tuple[int, int], dict[str, Any]],
 ) -> None:
-    current = {p.price_kind_id: p for p in product.prices}
+    """Set the offer's prices on ``current`` (kind id -> [price id or None, price in
+    the database, price to have])."""
     for kind_external_id, value in (record.prices or {}).items():
         kind_id = price_kinds.get(kind_external_id)
         if kind_id is None:
@@ -221,12 +330,8 @@ def _set_prices(
         if value < 0 or value > MAX_MONEY:
             note(errors, record.external_id, f"price {value} out of range")
             continue
-        price = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        price = value.quantize(_CENT, rounding=ROUND_HALF_UP)
         if kind_id in current:
-            current[kind_id].price = price
+            current[kind_id][2] = price
         else:
-            fresh[(product.id, kind_id)] = {
-                "product_id": product.id,
-                "price_kind_id": kind_id,
-                "price": price,
-            }
+            current[kind_id] = [None, None, price]

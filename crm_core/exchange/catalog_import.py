@@ -11,7 +11,7 @@ restarted process both resume where the last committed step ended.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -84,8 +84,10 @@ async def import_catalog_step(
                 group_ids = await upsert_groups(session, groups_seen, result.counts)
             products.append(record)
             if len(products) >= BATCH:
-                await upsert_products(session, products, group_ids, result.counts, result.errors)
-                await store_properties(session, products, properties)
+                ids = await upsert_products(
+                    session, products, group_ids, result.counts, result.errors
+                )
+                await store_properties(session, products, properties, ids)
                 products = []
         elif isinstance(record, OfferRecord):
             if kind_ids is None:
@@ -104,8 +106,10 @@ async def import_catalog_step(
     if kind_ids is None and price_types:
         kind_ids = await upsert_price_kinds(session, price_types, result.counts)
     if products:
-        await upsert_products(session, products, group_ids or {}, result.counts, result.errors)
-        await store_properties(session, products, properties)
+        ids = await upsert_products(
+            session, products, group_ids or {}, result.counts, result.errors
+        )
+        await store_properties(session, products, properties, ids)
     if offers:
         await apply_offers(session, offers, kind_ids or {}, result.counts, result.errors, variants)
     return result
@@ -198,19 +202,28 @@ async def full_import_started(session: AsyncSession, *, session_key: str) -> dat
     return min(started) if started else None
 
 
-async def deactivate_missing(session: AsyncSession, *, since) -> int:
+async def deactivate_missing(session: AsyncSession, *, since, seen: Set[str]) -> int:
     """After a full catalog: products from the accounting system (with an Ид) that
-    this exchange did not touch (updated before ``since``) are made inactive."""
-    result = await session.execute(
-        update(Product)
-        .where(
+    this exchange neither carried (``seen``: the Ид of its files' products and
+    offers) nor changed (updated before ``since``) are made inactive. A re-sent
+    product that did not change is not written, so ``updated_at`` alone cannot say
+    it was sent."""
+    rows = await session.execute(
+        select(Product.id, Product.external_id).where(
             Product.external_id.is_not(None),
             Product.active.is_(True),
             Product.updated_at < since,
         )
-        .values(active=False, updated_at=now(session))
     )
-    return result.rowcount or 0
+    missing = [id_ for id_, ext in rows if ext not in seen]
+    at = now(session)
+    for start in range(0, len(missing), 1000):
+        await session.execute(
+            update(Product.__table__)
+            .where(Product.__table__.c.id.in_(missing[start : start + 1000]))
+            .values(active=False, updated_at=at)
+        )
+    return len(missing)
 
 
 __all__ = ["StepResult", "deactivate_missing", "import_catalog_step"]

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from channels.onec_files import OnecConfig
-from crm_core.models import Product
+from crm_core.models import ExchangeLog, Product, ProductProperty
 from firma.settings import Settings
 from tests.channels import test_onec_exchange as exchange_fixtures
 from tests.channels.onec_client import fixture
@@ -138,3 +138,121 @@ def test_exchange_settings_come_from_the_environment(monkeypatch, tmp_path):
         3,
     )
     assert Settings(_env_file=None).store_exchange().work_dir == f"{tmp_path / 'x'}/stores"
+
+
+def full_catalog(products: dict[str, dict]) -> dict[str, bytes]:
+    """import.xml and offers.xml (2.08) of ``{Ид: {name, colour, price, stock}}``."""
+    items = offers = ""
+    for ext, p in products.items():
+        items += (
+            f"<Товар><Ид>{ext}</Ид><Артикул>SKU-{ext}</Артикул>"
+            f"<Наименование>{p['name']}</Наименование><Группы><Ид>g</Ид></Группы>"
+            "<ЗначенияСвойств><ЗначенияСвойства><Ид>colour</Ид>"
+            f"<Значение>{p['colour']}</Значение></ЗначенияСвойства></ЗначенияСвойств></Товар>"
+        )
+        offers += (
+            f"<Предложение><Ид>{ext}</Ид><Цены><Цена><ИдТипаЦены>t</ИдТипаЦены>"
+            f"<ЦенаЗаЕдиницу>{p['price']}</ЦенаЗаЕдиницу></Цена></Цены>"
+            f"<Количество>{p['stock']}</Количество></Предложение>"
+        )
+    head = '<?xml version="1.0" encoding="UTF-8"?><КоммерческаяИнформация ВерсияСхемы="2.08">'
+    catalog_xml = (
+        f"{head}<Классификатор><Ид>c</Ид><Группы><Группа><Ид>g</Ид>"
+        "<Наименование>Мебель</Наименование></Группа></Группы><Свойства><Свойство>"
+        "<Ид>colour</Ид><Наименование>Цвет</Наименование></Свойство></Свойства>"
+        '</Классификатор><Каталог СодержитТолькоИзменения="false"><Ид>c</Ид>'
+        f"<Наименование>К</Наименование><Товары>{items}</Товары></Каталог>"
+        "</КоммерческаяИнформация>"
+    )
+    offers_xml = (
+        f"{head}<ПакетПредложений><ТипыЦен><ТипЦены><Ид>t</Ид>"
+        "<Наименование>Розничная</Наименование></ТипЦены></ТипыЦен>"
+        f"<Предложения>{offers}</Предложения></ПакетПредложений></КоммерческаяИнформация>"
+    )
+    return {"import.xml": catalog_xml.encode(), "offers.xml": offers_xml.encode()}
+
+
+async def catalog_rows(uow) -> dict[str, dict]:
+    """Every product's columns, price rows and property rows (with their ids)."""
+    async with uow() as s:
+        found = {}
+        for p in await s.scalars(select(Product).options(selectinload(Product.prices))):
+            found[p.external_id] = {
+                "id": p.id,
+                "name": p.name,
+                "stock": p.stock,
+                "active": p.active,
+                "updated_at": p.updated_at,
+                "prices": [(x.id, x.price_kind_id, x.price) for x in p.prices],
+                "properties": [],
+            }
+        by_id = {row["id"]: row for row in found.values()}
+        for prop in await s.scalars(select(ProductProperty).order_by(ProductProperty.id)):
+            by_id[prop.product_id]["properties"].append((prop.id, prop.name, prop.value))
+        return found
+
+
+async def test_a_resent_catalog_writes_exactly_the_rows_that_changed(onec, uow, clock):
+    sent = {
+        f"p{n}": {"name": f"Стол {n}", "colour": "красный", "price": "100.50", "stock": n}
+        for n in range(1, 6)
+    }
+    answers = await onec.send(full_catalog(sent))
+    assert answers == ["success\n", "success\n"]
+    first_time = clock.now()
+    before = await catalog_rows(uow)
+    assert before["p3"]["prices"][0][2] == Decimal("100.50") and before["p3"]["stock"] == 3
+
+    clock.advance(timedelta(hours=1))
+    sent["p1"]["name"] = "Стол раздвижной"  # a name
+    sent["p2"]["price"] = "120,00"  # a price (1C's decimal comma)
+    sent["p3"]["stock"] = 0  # a stock
+    sent["p4"]["colour"] = "синий"  # a property value
+    answers = await onec.send(full_catalog(sent))
+    assert answers == ["success\n", "success\n"]
+    after = await catalog_rows(uow)
+    assert set(after) == set(before)  # nothing doubled
+    assert after["p1"]["name"] == "Стол раздвижной"
+    assert after["p2"]["prices"] == [
+        (before["p2"]["prices"][0][0], before["p2"]["prices"][0][1], Decimal("120.00"))
+    ]
+    assert after["p3"]["stock"] == 0
+    assert after["p4"]["properties"] == [(before["p4"]["properties"][0][0], "Цвет", "синий")]
+    changed_at = clock.now()
+    for ext in ("p1", "p2", "p3"):
+        assert after[ext]["updated_at"] == changed_at, ext
+    # p4's property row changed in place; its product row and p5 were not written.
+    assert after["p4"]["updated_at"] == after["p5"]["updated_at"] == first_time
+    for ext in sent:
+        untouched = {k: v for k, v in before[ext].items() if k != "updated_at"}
+        changes = {"p1": "name", "p2": "prices", "p3": "stock", "p4": "properties"}
+        if ext in changes:
+            untouched.pop(changes[ext])
+        assert {k: after[ext][k] for k in untouched} == untouched, ext  # same row ids too
+    async with uow() as s:
+        logs = list(await s.scalars(select(ExchangeLog).order_by(ExchangeLog.id)))
+    catalog_log, offers_log = logs[-2].counts, logs[-1].counts
+    assert (catalog_log["products_updated"], catalog_log["products_unchanged"]) == (1, 4)
+    assert (offers_log["offers_applied"], offers_log["offers_changed"]) == (5, 2)
+
+    # The unchanged products were carried by this full catalog: deactivate keeps them.
+    assert (await onec.call("deactivate")).text == "success\n"
+    assert all(row["active"] for row in (await catalog_rows(uow)).values())
+
+
+async def test_a_product_sent_twice_in_one_file_is_one_row_the_last_wins(onec, uow):
+    twice = catalog("p1|Стол", "p2|Стул", "p1|Стол дубовый")
+    assert (await onec.send({"import.xml": twice}))[-1] == "success\n"
+    rows = await catalog_rows(uow)
+    assert sorted(rows) == ["p1", "p2"] and rows["p1"]["name"] == "Стол дубовый"
+
+
+async def test_deactivate_retires_nothing_when_the_sessions_files_are_gone(onec, uow, tmp_path):
+    assert (await onec.send({"import.xml": catalog("p1|Стол", "p2|Стул")}))[-1] == "success\n"
+    for path in (tmp_path / "exchange").rglob("*.xml"):
+        path.unlink()
+    assert (await onec.call("deactivate")).text == "success\n"
+    assert all(row["active"] for row in (await catalog_rows(uow)).values())
+    async with uow() as s:
+        last = (await s.scalars(select(ExchangeLog).order_by(ExchangeLog.id.desc()))).first()
+    assert last.mode == "deactivate" and last.counts["deactivate_skipped"] == 1
