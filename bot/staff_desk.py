@@ -2,7 +2,9 @@
 
 ``firma worker`` and ``firma serve`` run ``StaffDesk.run_forever``: the sender loop
 (woken at once when a planner in this process queues rows, else polling), reminders
-every ``reminder_interval`` s, overdue orders and daily agendas every ``check_interval`` s.
+every ``reminder_interval`` s, overdue orders and daily agendas every ``check_interval`` s,
+and every ``cleanup_interval`` s the pushes and staff messages older than ``keep_days``
+(``bot/cleanup.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.cleanup import DEFAULT_KEEP_DAYS, ReserveCleanup
 from bot.staff_agenda import AgendaPlanner
 from bot.staff_orders import OverdueCheck
 from bot.staff_rate import SendRate
@@ -39,6 +42,8 @@ class StaffDesk:
         reminder_interval: float = 10.0,
         check_interval: float = 60.0,
         concurrency: int = 4,
+        keep_days: int = DEFAULT_KEEP_DAYS,
+        cleanup_interval: float = 3600.0,
     ) -> None:
         self.bell = bell or Doorbell()
         self.sender = StaffSender(
@@ -58,6 +63,9 @@ class StaffDesk:
             sessions, clock=clock, default_language=default_language, on_queued=self.bell.ring
         )
         self.check_interval = check_interval
+        self.cleanup = ReserveCleanup(
+            sessions, clock=clock, keep_days=keep_days, interval=cleanup_interval
+        )
 
     async def checks_once(self) -> int:
         queued = await self.overdue.run_once() + await self.agenda.run_once()
@@ -80,4 +88,5 @@ class StaffDesk:
             self.sender.run_forever(stop),
             self.reminders.run_forever(stop),
             self._every(self.check_interval, self.checks_once, stop),
+            self.cleanup.run_forever(stop),
         )
