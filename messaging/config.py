@@ -57,5 +57,7 @@ class MessagingConfig:
     public_url: str = "http://127.0.0.1:8000"
     timezone: str = "Europe/Moscow"
     language: str = "ru"
-    # SMS campaigns send nothing from 21:00 to 09:00 in the firm's time zone.
+    # SMS campaigns send nothing from 21:00 to 09:00 on the recipient's clock: the
+    # customer's time zone, else the phone number's (when it has one), else ``timezone``
+    # (messaging/quiet.py). ``(h, h)``: no quiet hours.
     sms_quiet_hours: tuple[int, int] = (21, 9)

@@ -22,9 +22,8 @@ import asyncio
 import collections
 import contextlib
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -37,6 +36,7 @@ from crm_core.models import (
     Campaign,
     CampaignState,
     Channel,
+    Customer,
     Delivery,
     DeliveryStatus,
     SuppressedAddress,
@@ -49,6 +49,7 @@ from messaging.context import build_contexts
 from messaging.email import EmailTransport
 from messaging.outcome import SendResult
 from messaging.pacing import Pacer, RealTimer, Timer
+from messaging.quiet import quiet_until, recipient_zone
 from messaging.sms import SmsProvider
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ MAX_RETRY_AFTER = 5  # Telegram 429s in a row for one message before it is put b
 STATE_CHECK = 0.25  # seconds between re-reads of the campaign's state while sending
 GROUP_WAIT = 0.005  # seconds a result waits for others to share its commit
 PASS_SECONDS = 5.0  # one campaign's turn in a pass, then the others get theirs
+DEFER_STEP = 5_000  # rows a claim may put back at once for quiet hours
 
 __all__ = ["CampaignRunner", "campaign_message_id", "create_campaign_runner"]
 
@@ -157,25 +159,12 @@ class CampaignRunner:
             ).all()
         handled = 0
         served = [cid for cid, channel in sending if self.senders.serves(channel)]
-        for campaign_id, channel in sending:
-            if campaign_id not in served or self._quiet(channel):
+        for campaign_id, _channel in sending:
+            if campaign_id not in served:
                 continue
             handled += await self._send_batch(campaign_id)
         await self._finish_drained(served)
         return handled
-
-    def _quiet(self, channel: Channel) -> bool:
-        """SMS campaigns wait through the night (in the firm's time zone)."""
-        if channel != Channel.SMS:
-            return False
-        start, end = self.config.sms_quiet_hours
-        if start == end:
-            return False
-        hour = self._now().astimezone(ZoneInfo(self.config.timezone)).hour
-        return hour >= start or hour < end if start > end else start <= hour < end
-
-    def _now(self) -> datetime:
-        return self.clock.now() if self.clock is not None else datetime.now(UTC)
 
     def _rate(self, campaign: Campaign) -> float:
         rate = float(campaign.rate_per_second)
@@ -188,35 +177,83 @@ class CampaignRunner:
         return max(2 * self.concurrency, min(self.batch_size, int(self._rate(campaign))))
 
     async def _claim(self, campaign_id: int, limit: int | None = None) -> _Batch | None:
-        async with self._uow() as session:
-            at = now(session)
-            campaign = await session.get(Campaign, campaign_id)
-            if campaign is None or campaign.state != CampaignState.SENDING:
-                return None
-            template = await session.get(Template, campaign.template_id)
-            limit = limit or self._claim_size(campaign)
-            ids = (
-                select(Delivery.id)
-                .where(
-                    Delivery.campaign_id == campaign_id,
-                    Delivery.status == D.PENDING,
-                    or_(Delivery.retry_at.is_(None), Delivery.retry_at <= at),
-                )
-                .order_by(Delivery.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-            claimed = await session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(ids.scalar_subquery()))
-                .values(status=D.SENDING, claimed_at=at, attempts=Delivery.attempts + 1)
-                .returning(Delivery.id, Delivery.customer_id, Delivery.address, Delivery.attempts)
-            )
-            rows = sorted(claimed.all())
-            contexts = await build_contexts(session, [r.customer_id for r in rows])
+        """Claim the next pending rows. SMS rows whose recipient is in quiet hours go
+        back to pending until those end; the claim goes on (in bigger steps) until it
+        has rows to send or none are left, so a night defers a campaign in a few
+        transactions and the morning finds every row where it was."""
+        while True:
+            async with self._uow() as session:
+                at = now(session)
+                campaign = await session.get(Campaign, campaign_id)
+                if campaign is None or campaign.state != CampaignState.SENDING:
+                    return None
+                template = await session.get(Template, campaign.template_id)
+                limit = limit or self._claim_size(campaign)
+                quiet = campaign.channel == Channel.SMS and self._quiet_hours_apply()
+                rows = await self._claim_rows(session, campaign_id, at, limit, zones=quiet)
+                deferred = await self._defer_quiet(session, rows, at) if quiet else set()
+                rows = [r for r in rows if r.id not in deferred]
+                if rows or not deferred:
+                    contexts = await build_contexts(session, [r.customer_id for r in rows])
+                    break
+            limit = min(limit * 4, DEFER_STEP)
         missing = {"customer": None, "firm": {}, "order": None, "contact": None}
         pairs = [(r, contexts.get(r.customer_id, dict(missing))) for r in rows]
         return _Batch(campaign, template, pairs)
+
+    async def _claim_rows(
+        self, session: AsyncSession, campaign_id: int, at: datetime, limit: int, *, zones: bool
+    ) -> list:
+        """pending → sending for up to ``limit`` rows, in id order; with ``zones``
+        each row carries its customer's own time zone too."""
+        ids = (
+            select(Delivery.id)
+            .where(
+                Delivery.campaign_id == campaign_id,
+                Delivery.status == D.PENDING,
+                or_(Delivery.retry_at.is_(None), Delivery.retry_at <= at),
+            )
+            .order_by(Delivery.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        columns = [Delivery.id, Delivery.customer_id, Delivery.address, Delivery.attempts]
+        if zones:
+            own = select(Customer.time_zone).where(Customer.id == Delivery.customer_id)
+            columns.append(own.scalar_subquery().label("time_zone"))
+        claimed = await session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids.scalar_subquery()))
+            .values(status=D.SENDING, claimed_at=at, attempts=Delivery.attempts + 1)
+            .returning(*columns)
+        )
+        return sorted(claimed.all())
+
+    def _quiet_hours_apply(self) -> bool:
+        start, end = self.config.sms_quiet_hours
+        return start != end
+
+    async def _defer_quiet(self, session: AsyncSession, rows: list, at: datetime) -> set[int]:
+        """Rows whose recipient is in quiet hours go back to pending with ``retry_at``
+        at the end of them (their 09:00), the attempt given back. Returns their ids."""
+        until: dict[datetime, list[int]] = {}
+        for row in rows:
+            zone = recipient_zone(row.time_zone, row.address, self.config.timezone)
+            resume = quiet_until(at, zone, self.config.sms_quiet_hours)
+            if resume is not None:
+                until.setdefault(resume, []).append(row.id)
+        for resume, ids in until.items():
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(ids), Delivery.status == D.SENDING)
+                .values(
+                    status=D.PENDING,
+                    claimed_at=None,
+                    retry_at=resume,
+                    attempts=Delivery.attempts - 1,
+                )
+            )
+        return {i for ids in until.values() for i in ids}
 
     async def _send_batch(self, campaign_id: int) -> int:
         batch = await self._claim(campaign_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -66,6 +68,29 @@ def normalize_tags(tags: Iterable[str]) -> list[str]:
     if len(out) > MAX_TAGS:
         raise ValidationFailed(f"At most {MAX_TAGS} tags", field="tags")
     return list(out)
+
+
+@functools.cache
+def _known_zones() -> dict[str, str]:
+    """IANA zone names by their lower-case spelling (read once: it walks tzdata)."""
+    # "localtime" is the machine's own zone and "Factory" no zone at all.
+    names = zoneinfo.available_timezones() - {"localtime", "Factory"}
+    return {name.lower(): name for name in names}
+
+
+def validate_time_zone(raw: str | None, *, field: str = "time_zone") -> str | None:
+    """An IANA time zone name (``Asia/Vladivostok``), spelled as tzdata spells it;
+    empty → None. Only names tzdata lists: never a path, ``localtime`` or an offset."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    name = _known_zones().get(text.lower()) if len(text) <= 64 else None
+    if name is None:
+        shown = text if len(text) <= 64 else text[:61] + "..."
+        raise ValidationFailed(
+            f"Unknown time zone {shown!r}: use an IANA name such as Europe/Moscow", field=field
+        )
+    return name
 
 
 def _kind(kind: CustomerKind | str) -> CustomerKind:
@@ -158,6 +183,7 @@ async def create_customer(
     address: str | None = None,
     source: LeadSource | None = None,
     contacts: Contacts | None = None,
+    time_zone: str | None = None,
 ) -> Customer:
     """Add a customer with its contacts, tags and consents; emits ``customer.created``."""
     name = clean_text(name, field="name", max_length=200, required=True)
@@ -176,6 +202,7 @@ async def create_customer(
         comment=clean_text(comment, field="comment", max_length=10000),
         address=clean_text(address, field="address", max_length=500),
         source=source,
+        time_zone=validate_time_zone(time_zone),
         created_at=at,
         updated_at=at,
         contacts=contact_rows(contacts, at=at),
@@ -222,6 +249,7 @@ async def update_customer(
     consent_source: str | None = None,
     comment: Any = UNSET,
     address: Any = UNSET,
+    time_zone: Any = UNSET,
 ) -> Customer:
     """Change what is given (patch); ``None`` clears an optional field."""
     customer = await get_customer(session, customer_id)
@@ -241,6 +269,8 @@ async def update_customer(
         customer.inn = inn
     if is_set(responsible_id):
         customer.responsible_id = responsible_id
+    if is_set(time_zone):
+        customer.time_zone = validate_time_zone(time_zone)
     texts = {
         "legal_name": (legal_name, 300),
         "comment": (comment, 10000),

@@ -26,6 +26,9 @@ class Customer(Base):
     telegram_username: Mapped[str | None] = mapped_column(String(64))
     telegram_unreachable: Mapped[bool] = mapped_column(default=False)
     language: Mapped[str | None] = mapped_column(String(8))
+    # The customer's own IANA time zone (SMS quiet hours are theirs, not the firm's);
+    # None: guessed from the phone number, else the firm's zone.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     source: Mapped[LeadSource | None] = mapped_column(str_enum(LeadSource))
     comment: Mapped[str | None] = mapped_column(Text)
     responsible_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"), index=True)

@@ -28,6 +28,8 @@ TelegramId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: a bigger number is bad input, not a 500
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+# An IANA name; checked against tzdata by the service (unknown → 422 naming the field).
+TimeZone = Annotated[str, Field(max_length=64, examples=["Asia/Vladivostok"])]
 
 
 class CustomerCreate(InputSchema):
@@ -47,6 +49,7 @@ class CustomerCreate(InputSchema):
     consent_source: str | None = Field(None, max_length=200)
     comment: str | None = Field(None, max_length=10000)
     address: str | None = Field(None, max_length=500)
+    time_zone: TimeZone | None = None
 
 
 class CustomerUpdate(InputSchema):
@@ -66,6 +69,7 @@ class CustomerUpdate(InputSchema):
     consent_source: str | None = Field(None, max_length=200)
     comment: str | None = Field(None, max_length=10000)
     address: str | None = Field(None, max_length=500)
+    time_zone: TimeZone | None = None
 
 
 class ConsentOut(Schema):
@@ -133,6 +137,7 @@ class CustomerOut(Schema):
     consents: dict[str, ConsentOut]
     comment: str | None
     address: str | None
+    time_zone: str | None
     orders_count: int
     total_spent: MoneyOut
     contact_persons: list[ContactPersonOut] | None = None
@@ -221,6 +226,7 @@ def customer_out(customer: Customer, *, with_persons: bool = False) -> CustomerO
         consents=consents,
         comment=customer.comment,
         address=customer.address,
+        time_zone=customer.time_zone,
         orders_count=customer.orders_count or 0,
         total_spent=customer.total_spent or Decimal(0),
         contact_persons=[person_out(p) for p in customer.contact_persons] if with_persons else None,
