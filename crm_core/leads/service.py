@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -27,7 +27,7 @@ from crm_core.leads.states import resolve_state
 from crm_core.lookup import get_or_404, require_ref
 from crm_core.models import ContactKind, ContactPoint, Employee, Lead, LeadResult, LeadSource
 from crm_core.outbox import emit
-from crm_core.text_search import contains
+from crm_core.text_search import contains, like_pattern
 
 __all__ = [
     "IntakeResult",
@@ -179,7 +179,7 @@ async def list_leads(
     wanted = _result(result)
     if wanted is not None:
         conditions.append(Lead.result == wanted)
-    text = (q or "").strip()
+    text = (q or "").replace("\x00", "").strip()  # PostgreSQL text never holds NUL
     if text:
         by_contact = owners_matching(ContactPoint.lead_id, text)
         if by_contact is not None and looks_like_contact(text):
@@ -187,7 +187,7 @@ async def list_leads(
             # matching it against every name as well would read the whole table.
             conditions.append(Lead.id.in_(by_contact))
         else:
-            options = [contains(session, col, text) for col in (Lead.name, Lead.company)]
+            options = [_text_match(session, col, text) for col in (Lead.name, Lead.company)]
             if by_contact is not None:
                 options.append(Lead.id.in_(by_contact))
             conditions.append(or_(*options))
@@ -212,6 +212,19 @@ async def list_leads(
         .offset(offset)
     )
     return list(rows), total or 0
+
+
+def _text_match(session: AsyncSession, column: Any, text: str) -> ColumnElement[bool]:
+    """``column`` contains ``text``, ignoring case.
+
+    On PostgreSQL the pattern is written into the statement, not bound: a prepared
+    statement's generic plan cannot know how rare ``%text%`` is, and after a few runs
+    it walks the newest-first index over every open lead (~380 ms over 100,000) where
+    the pg_trgm indexes of migration 0009 find the few matches in a few ms."""
+    if session.bind.dialect.name == "postgresql":
+        pattern = literal(like_pattern(text), literal_execute=True)
+        return column.ilike(pattern, escape="\\")
+    return contains(session, column, text)
 
 
 _SORTS = {"created": (Lead.created_at, Lead.id), "name": (Lead.name, Lead.id)}

@@ -139,3 +139,31 @@ async def test_csrf_and_escaping(office, uow):
     assert r.status_code == 303
     page = await office.get(r.headers["location"])
     assert SCRIPT not in page.text and ESCAPED in page.text
+
+
+async def test_name_search_takes_quotes_wildcards_and_backslashes_literally(office, uow):
+    """The PostgreSQL name search writes its pattern into the statement (for the
+    trigram index's sake): every character people type must still mean itself."""
+    names = ["O'Brien & Co", "Скидка 100%", "a_b_c", "back\\slash", "Обычный"]
+    async with uow() as s:
+        ids = {n: (await make_lead(s, name=n)).id for n in names}
+    cases = {
+        "o'brien": ["O'Brien & Co"],
+        "100%": ["Скидка 100%"],
+        "%": ["Скидка 100%"],
+        "_b_": ["a_b_c"],
+        "_": ["a_b_c"],
+        "\\": ["back\\slash"],
+        "k\\s": ["back\\slash"],
+        "'; DROP TABLE leads; --": [],
+        "' OR '1'='1": [],
+    }
+    r = await office.get("/office/leads?who=all&q=a%00b")  # PostgreSQL refuses NUL in text
+    assert r.status_code == 200
+    for q, expected in cases.items():
+        r = await office.get("/office/leads", params={"who": "all", "q": q})
+        assert r.status_code == 200, q
+        found = [n for n, i in ids.items() if f'href="/office/leads/{i}"' in r.text]
+        assert found == expected, q
+    async with uow() as s:
+        assert await s.scalar(select(func.count()).select_from(Lead)) >= len(names)
