@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs in this many pytest-xdist workers (each with its own databases; see
+# tests/conftest.py); TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
+PYTEST_ARGS ?=
 
 .PHONY: run test lint format install install-dev bench clean migration messages system-packages-run system-packages-test
 
@@ -53,7 +57,7 @@ system-packages-test:
 	$(call apt_install,$(APT_TEST))
 
 test: $(DEV_STAMP) system-packages-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -5,6 +5,10 @@ Every database test runs twice: on a fresh SQLite file and on PostgreSQL when
 backend by the real Alembic migrations; before each test the tables are emptied
 and the reference data seeded again, so tests may commit freely (and race each
 other) like production code does.
+
+`make test` runs the suite in two pytest-xdist workers (``-n 2``); each worker has its
+own SQLite file and its own PostgreSQL database (``<database>_gw0``, ``…_gw1``, made
+here when missing), so workers never see each other's rows.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from argon2.profiles import CHEAPEST
-from sqlalchemy import delete
+from sqlalchemy import delete, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from crm_core import migrate, passwords
@@ -27,6 +31,7 @@ from crm_core.models import Base
 from crm_core.reference import ensure_reference_data
 
 PG_URL = os.environ.get("FIRMA_TEST_DATABASE_URL")
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1… under `pytest -n`
 
 # Staff passwords are hashed with argon2's cheapest profile in this process (0.2 s a
 # hash with production's would make sign-in fixtures most of the suite's time); the
@@ -41,7 +46,7 @@ async def engine(request, tmp_path_factory) -> AsyncIterator[AsyncEngine]:
     if request.param == "postgresql":
         if not PG_URL:
             pytest.skip("PostgreSQL tests need FIRMA_TEST_DATABASE_URL")
-        url = PG_URL
+        url = await _worker_database(PG_URL)
         eng = create_engine(url)
         async with eng.begin() as conn:  # a fresh schema for each run
             await conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
@@ -53,6 +58,27 @@ async def engine(request, tmp_path_factory) -> AsyncIterator[AsyncEngine]:
     await migrate.upgrade(eng)
     yield eng
     await eng.dispose()
+
+
+async def _worker_database(url: str) -> str:
+    """The PostgreSQL URL this process tests on: the configured database itself, or under
+    xdist a sibling database per worker, created on first use."""
+    if not XDIST_WORKER:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{XDIST_WORKER}"
+    admin = create_engine(base.render_as_string(hide_password=False))
+    try:
+        async with admin.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            exists = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if not exists:
+                await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture

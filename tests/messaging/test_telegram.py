@@ -129,7 +129,9 @@ async def test_several_in_flight_in_real_time_stay_under_the_limit(uow, sessions
         await fake.stop()
     assert fake.rejected == 0
     assert len({c.chat_id for c in fake.of("sendMessage")}) == 150
-    assert 149 / 25 * 0.95 <= elapsed <= 150 / 25 * 1.1, elapsed
+    # Never faster than the pace allows; the upper bound only catches a stall (a busy CI
+    # machine's scheduler, not the pacer, decides how late the last send may be).
+    assert 149 / 25 * 0.95 <= elapsed <= 150 / 25 * 2, elapsed
 
 
 async def test_429_is_waited_out_and_403_marks_the_customer_unreachable(
