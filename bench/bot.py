@@ -8,12 +8,20 @@ load generator and the fake Telegram server share the parent. 1,000 distinct use
 each: /catalog, a group, a product card, "add", "+", /cart. Two runs per bot:
 closed loop (20 users in flight: the most it does) and open loop at 200 updates/s
 (p99 at that rate). PostgreSQL: database ``firma_h2_bench``.
+
+``--profile [--users N]``: no HTTP server, no load: the same scripts fed one update at
+a time to the bot in this process (the webhook's ``feed``), under cProfile; prints the
+database round trips per update (statements, connection checkouts — each one a pool
+pre-ping on PostgreSQL — and commits), the Bot API requests per update, and the top
+of the profile. Counts are exact whatever the machine's load; times are not. ``--no-pre-ping``: the
+same without the pool's ping on checkout (an experiment: ``crm_core.db`` pings).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 import time
@@ -75,6 +83,10 @@ def serve(mode: str, db_url: str, api_url: str, port: int) -> None:
         runtime = BotRuntime(config, bot, echo, limits)
     app = FastAPI()
     app.include_router(webhook_router(runtime))
+    # As ``firma serve`` does at start-up (firma/app.py): the start-up heap (aiogram's
+    # types, pydantic's schemas) frozen, so full collections do not walk it.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -96,6 +108,9 @@ async def seed(sessions) -> tuple[list[int], list[int]]:
                 )
                 products.append(product.id)
     return groups, products
+
+
+STEPS = ("/catalog", "group", "card", "add", "+", "/cart")
 
 
 def script(fake: FakeTelegram, n: int, groups: list[int], products: list[int]) -> list[dict]:
@@ -222,6 +237,112 @@ async def wait_up(url: str) -> None:
     raise RuntimeError("the bot did not start")
 
 
+def _count_round_trips(sync, counts) -> None:
+    from sqlalchemy import event
+
+    @event.listens_for(sync, "before_cursor_execute")
+    def _statement(conn, cursor, statement, params, context, executemany):
+        counts["statements"] += 1
+        counts[f"sql {statement.split(None, 1)[0].upper()}"] += 1
+
+    @event.listens_for(sync.pool, "checkout")
+    def _checkout(*_args):
+        counts["checkouts"] += 1
+
+    @event.listens_for(sync, "commit")
+    def _commit(conn):
+        counts["commits"] += 1
+
+
+async def profile(backends: list[str], users: int, top: int, pre_ping: bool) -> None:
+    """One update at a time through the bot, counted and profiled (see the docstring)."""
+    for backend in backends:
+        await profile_backend(backend, users, top, pre_ping)
+
+
+async def profile_backend(backend: str, users: int, top: int, pre_ping: bool) -> None:
+    import cProfile
+    import pstats
+    from collections import Counter
+
+    from bot.config import BotConfig
+    from bot.runtime import BotRuntime
+
+    fake = await FakeTelegram().start()
+    engine = await fresh_engine(backend)
+    sessions = session_factory(engine)
+    groups, products = await seed(sessions)
+    counts: Counter = Counter()
+    _count_round_trips(engine.sync_engine, counts)
+    if not pre_ping:
+        # The experiment of ``--no-pre-ping``: what the ping of each checkout costs.
+        engine.sync_engine.pool._pre_ping = False
+
+    config = BotConfig(token=fake.token, api_url=fake.url, webhook_secret=SECRET)
+    runtime = BotRuntime.build(config, sessions)
+    scripts = [script(fake, n, groups, products) for n in range(users)]
+    warm = [script(fake, 10_000 + n, groups, products) for n in range(20)]
+    for update in (u for s in warm for u in s):
+        await runtime.feed(update, in_response=True)
+    gc.collect()
+    gc.freeze()  # as ``firma serve`` and the served bot above do
+    gc_time = [0.0, 0.0, 0.0]
+    gc_runs = [0, 0, 0]
+    gc_started: dict[int, float] = {}
+
+    def on_gc(phase: str, info: dict) -> None:
+        generation = info["generation"]
+        if phase == "start":
+            gc_started[generation] = time.perf_counter()
+        elif generation in gc_started:
+            gc_runs[generation] += 1
+            gc_time[generation] += time.perf_counter() - gc_started.pop(generation)
+
+    gc.callbacks.append(on_gc)
+    counts.clear()
+    calls_before = len(fake.calls)
+    kinds: Counter = Counter()
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    profiler.enable()
+    by_step: list[Counter] = [Counter() for _ in STEPS]
+    for s in scripts:
+        for step, update in enumerate(s):
+            before = Counter(counts)
+            await runtime.feed(update, in_response=True)
+            by_step[step].update(Counter(counts) - before)
+    profiler.disable()
+    elapsed = time.perf_counter() - start
+    gc.callbacks.remove(on_gc)
+    n = users * len(scripts[0])
+    for call in fake.calls[calls_before:]:
+        kinds[call.method] += 1
+    print(f"\n== {backend}: {n} updates one at a time, {n / elapsed:.0f} updates/s")
+    per = {k: f"{v / n:.2f}" for k, v in sorted(counts.items())}
+    print("per update, database:", per)
+    print(
+        "per update, Bot API requests:",
+        f"{(len(fake.calls) - calls_before) / n:.2f}",
+        {k: f"{v / n:.2f}" for k, v in sorted(kinds.items())},
+    )
+    print(
+        "garbage collections per generation:",
+        gc_runs,
+        f"{sum(gc_time) / elapsed:.0%} of the wall time",
+        [f"{t * 1000 / max(r, 1):.1f} ms each" for t, r in zip(gc_time, gc_runs, strict=True)],
+    )
+    for name, c in zip(STEPS, by_step, strict=True):
+        print(f"  {name:>10}:", {k: f"{v / users:.2f}" for k, v in sorted(c.items())})
+    profiler.dump_stats(f"/tmp/firma-bot-{backend}.prof")
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    await runtime.close()
+    await engine.dispose()
+    await fake.stop()
+    gc.unfreeze()
+
+
 async def main(backends: list[str]) -> None:
     rows = []
     for i, backend in enumerate(backends):
@@ -238,8 +359,14 @@ if __name__ == "__main__":
     parser.add_argument("--db")
     parser.add_argument("--api")
     parser.add_argument("--port", type=int)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--no-pre-ping", action="store_true")
     args = parser.parse_args()
-    if args.serve:
+    if args.profile:
+        asyncio.run(profile(args.backends.split(","), args.users, args.top, not args.no_pre_ping))
+    elif args.serve:
         serve(args.serve, args.db, args.api, args.port)
     else:
         asyncio.run(main(args.backends.split(",")))

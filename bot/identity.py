@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from aiogram.types import User
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cache import TtlCache
 from bot.i18n import pick_language
-from crm_core.cart.telegram import find_telegram_link
+from crm_core.cart.telegram import TelegramLink, find_telegram_link
 from crm_core.customers.service import add_contact_point
 from crm_core.errors import Conflict
 from crm_core.leads.service import convert_lead, intake_lead
@@ -31,9 +32,22 @@ class Who:
         return self.customer_id is not None or self.lead_id is not None
 
 
-async def resolve(session: AsyncSession, user: User, *, default_language: str) -> Who:
-    """Who is writing: one query (``find_telegram_link``) per update."""
-    link = await find_telegram_link(session, user.id)
+async def resolve(
+    session: AsyncSession,
+    user: User,
+    *,
+    default_language: str,
+    cache: TtlCache[int, TelegramLink] | None = None,
+    cached_ok: bool = False,
+) -> Who:
+    """Who is writing: one query (``find_telegram_link``), or none when ``cached_ok``
+    and the cache still holds this user (see ``bot/cache.py``: browsing only). A fresh
+    read refreshes the cache."""
+    link = cache.get(user.id) if cache is not None and cached_ok else None
+    if link is None:
+        link = await find_telegram_link(session, user.id)
+        if cache is not None:
+            cache.put(user.id, link)
     return Who(
         telegram_id=user.id,
         name=user.full_name[:200],

@@ -1,5 +1,8 @@
 """Per-update plumbing: private chats only, one DB unit of work, who is writing, texts.
 
+Who is writing comes from a short-lived cache for browsing updates (``bot/cache.py``)
+and from the database for every other update, which also drops the cached entry.
+
 The unit of work commits when the handler returns and rolls back when it raises.
 Handlers commit early (``await session.commit()``) before talking to Telegram when
 they have written something: on SQLite a transaction holds the write lock, and a
@@ -20,6 +23,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.cache import BotCaches
 from bot.i18n import translator
 from bot.identity import resolve
 from crm_core.context import Actor, ActorKind, Clock
@@ -32,6 +36,8 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 # Updates whose handlers never write to the database.
 READ_ONLY_COMMANDS = frozenset({"/catalog", "/cart", "/orders", "/help", "/language"})
 READ_ONLY_BUTTONS = re.compile(r"^(?:g:\d+:\d+|p:\d+|ol:\d+|o:\d+:card|c:(?:show|groups))$")
+# The cart's +/− on a card or in the cart: a write, but it needs only the Telegram id.
+CART_BUTTONS = re.compile(r"^ca:\d+:-?1:[pc]$")
 
 
 def _read_only_options(session: AsyncSession) -> dict[str, Any]:
@@ -56,6 +62,18 @@ def reads_only(update: TelegramObject) -> bool:
     return False
 
 
+def identity_may_be_cached(update: TelegramObject) -> bool:
+    """Browsing and the cart's +/− may take who is writing from the short-lived cache
+    (``bot/cache.py``); everything else reads it afresh. Not the pre-checkout query: a
+    payment is checked against the freshest owner of the order."""
+    if not isinstance(update, Update) or update.pre_checkout_query is not None:
+        return False
+    if update.callback_query is not None:
+        data = update.callback_query.data or ""
+        return bool(READ_ONLY_BUTTONS.match(data) or CART_BUTTONS.match(data))
+    return reads_only(update)
+
+
 class CustomerContextMiddleware(BaseMiddleware):
     """Outer update middleware: drops what the customer cabinet does not serve (group
     chats, channel posts, updates without a user) and opens the unit of work."""
@@ -66,10 +84,12 @@ class CustomerContextMiddleware(BaseMiddleware):
         *,
         clock: Clock | None = None,
         default_language: str = "ru",
+        caches: BotCaches | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.default_language = default_language
+        self.caches = caches
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
@@ -79,11 +99,27 @@ class CustomerContextMiddleware(BaseMiddleware):
         if chat is not None and chat.type != "private":
             return None  # groups: the cabinet is one-to-one; stay silent
         actor = Actor(ActorKind.CUSTOMER, None, f"telegram:{user.id}")
-        async with unit_of_work(self.sessions, actor=actor, clock=self.clock) as session:
-            if reads_only(event):
-                await session.connection(execution_options=_read_only_options(session))
-            who = await resolve(session, user, default_language=self.default_language)
-            data["session"] = session
-            data["who"] = who
-            data["_"] = translator(who.language)
-            return await handler(event, data)
+        cache = self.caches.identities if self.caches is not None else None
+        cached_ok = identity_may_be_cached(event)
+        try:
+            async with unit_of_work(self.sessions, actor=actor, clock=self.clock) as session:
+                if reads_only(event):
+                    await session.connection(execution_options=_read_only_options(session))
+                who = await resolve(
+                    session,
+                    user,
+                    default_language=self.default_language,
+                    cache=cache,
+                    cached_ok=cached_ok,
+                )
+                data["session"] = session
+                data["who"] = who
+                data["_"] = translator(who.language)
+                if self.caches is not None:
+                    data["caches"] = self.caches
+                return await handler(event, data)
+        finally:
+            if cache is not None and not cached_ok:
+                # This update may have changed who the user is (contact, checkout,
+                # /language, binding): the next browsing update reads it afresh.
+                cache.drop(user.id)

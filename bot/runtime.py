@@ -18,6 +18,7 @@ from aiogram.methods import AnswerCallbackQuery, TelegramMethod
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.cache import BotCaches
 from bot.config import BotConfig
 from bot.handlers import customer_routers
 from bot.i18n import COMMANDS, LANGUAGES, translator
@@ -78,9 +79,14 @@ def create_dispatcher(
     clock: Clock | None = None,
     storage: BaseStorage | None = None,
 ) -> Dispatcher:
-    dispatcher = Dispatcher(storage=storage or _storage(config), config=config, clock=clock)
+    caches = BotCaches(clock)
+    dispatcher = Dispatcher(
+        storage=storage or _storage(config), config=config, clock=clock, caches=caches
+    )
     dispatcher.update.outer_middleware(
-        CustomerContextMiddleware(sessions, clock=clock, default_language=config.language)
+        CustomerContextMiddleware(
+            sessions, clock=clock, default_language=config.language, caches=caches
+        )
     )
     # Managers' routers first: their gate (IsStaff) lets only bound employees through,
     # everything else falls through to the customer cabinet. The binding router

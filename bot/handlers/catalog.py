@@ -11,19 +11,14 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
+from bot.cache import BotCaches
 from bot.callbacks import CartCb, GroupCb, ProductCb
 from bot.handlers.common import send, show
 from bot.i18n import Translate
 from bot.identity import Who
 from bot.views import qty, rub
 from crm_core.cart.service import quantity_in_cart
-from crm_core.catalog.service import (
-    default_price_kind,
-    get_product,
-    list_groups,
-    list_products,
-    price_of,
-)
+from crm_core.catalog.service import get_product, list_groups, list_products, price_of
 from crm_core.errors import DomainError
 from crm_core.models import ProductGroup, ProductKind
 
@@ -51,7 +46,11 @@ async def back_to_groups(
 
 
 async def group_page(
-    query: CallbackQuery, callback_data: GroupCb, session: AsyncSession, _: Translate
+    query: CallbackQuery,
+    callback_data: GroupCb,
+    session: AsyncSession,
+    caches: BotCaches,
+    _: Translate,
 ) -> AnswerCallbackQuery | None:
     gid, page = callback_data.group_id, callback_data.page
     group = await session.get(ProductGroup, gid) if gid else None
@@ -61,7 +60,7 @@ async def group_page(
     items, total = await list_products(
         session, group=gid or None, active=True, limit=PAGE_SIZE, offset=page * PAGE_SIZE
     )
-    kind = await default_price_kind(session)
+    kind = await caches.default_price_kind_id(session)
     await session.commit()
     if not items:
         await show(query, _("Nothing here yet."), keyboards.groups(_, []))
@@ -79,7 +78,12 @@ async def group_page(
 
 
 async def product_card(
-    query: CallbackQuery, callback_data: ProductCb, session: AsyncSession, who: Who, _: Translate
+    query: CallbackQuery,
+    callback_data: ProductCb,
+    session: AsyncSession,
+    who: Who,
+    caches: BotCaches,
+    _: Translate,
 ) -> AnswerCallbackQuery | None:
     try:
         product = await get_product(session, callback_data.product_id)
@@ -88,7 +92,7 @@ async def product_card(
     if product is None or not product.active:
         await query.answer(_("This button is outdated."))
         return
-    price = price_of(product, await default_price_kind(session))
+    price = price_of(product, await caches.default_price_kind_id(session))
     in_cart = await quantity_in_cart(session, who.telegram_id, product.id)
     await session.commit()
     stock = "∞" if product.kind is ProductKind.SERVICE else f"{qty(product.stock)} {product.unit}"
