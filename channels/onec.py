@@ -14,11 +14,16 @@ import base64
 import binascii
 import hashlib
 import hmac
+import itertools
 import logging
 import secrets
+import threading
 import time
 import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
@@ -96,28 +101,87 @@ def _sign(config: OnecConfig, fingerprint: str, nonce: str, issued: int) -> str:
     return hmac.new(key, f"{nonce}.{issued}".encode(), hashlib.sha256).hexdigest()
 
 
+@dataclass
+class _OpenRead:
+    """A catalog file's reader left where a step ended, for the next step to go on."""
+
+    fh: BinaryIO
+    records: Iterator[Record | CatalogHeader]
+    headers: list[Record | CatalogHeader]
+    pending: Record | CatalogHeader | None
+    stamp: tuple[int, int, int]
+    at: float
+
+
+# (file, position) -> the open reader that has read exactly up to that position. Only
+# a shortcut: the position itself is in the exchange log, and a step that finds no
+# reader here (another process, a restart, a retry) parses the file from its start,
+# skipping what earlier steps did. Without it a 50,000-product file in steps of 5,000
+# is parsed 5.5 times over.
+_OPEN: dict[tuple[str, int], _OpenRead] = {}
+_OPEN_LOCK = threading.Lock()
+_OPEN_MAX = 4
+_OPEN_TTL_S = 600.0
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _take_open(path: Path, position: int) -> _OpenRead | None:
+    now_s = time.monotonic()
+    with _OPEN_LOCK:
+        for key in [k for k, v in _OPEN.items() if now_s - v.at > _OPEN_TTL_S]:
+            _OPEN.pop(key).fh.close()
+        found = _OPEN.pop((str(path), position), None)
+    if found is not None and found.stamp != _stamp(path):  # the file was sent anew
+        found.fh.close()
+        return None
+    return found
+
+
+def _keep_open(path: Path, position: int, reader: _OpenRead) -> None:
+    reader.at = time.monotonic()
+    with _OPEN_LOCK:
+        while len(_OPEN) >= _OPEN_MAX:
+            _OPEN.pop(next(iter(_OPEN))).fh.close()
+        _OPEN[(str(path), position)] = reader
+
+
 def read_window(
     path: Path, position: int, step: int, media_url: str
 ) -> tuple[list[Record | CatalogHeader], int, bool]:
     """The file's classifier records and its products/offers ``position+1 ..
     position+step``: (records, how many items, whether the file ends there)."""
-    headers: list[Record | CatalogHeader] = []
+    reader = _take_open(path, position)
+    if reader is None:
+        fh = path.open("rb")
+        reader = _OpenRead(fh, read_catalog(fh, skip=position), [], None, _stamp(path), 0.0)
     items: list[Record | CatalogHeader] = []
-    index, done = position, True
-    with path.open("rb") as fh:
-        for record in read_catalog(fh, skip=position):
+    done = True
+    try:
+        pending, reader.pending = reader.pending, None
+        records = reader.records if pending is None else itertools.chain([pending], reader.records)
+        for record in records:
             if not isinstance(record, ProductRecord | OfferRecord):
-                headers.append(record)
+                reader.headers.append(record)
                 continue
-            index += 1
-            if index > position + step:
-                done = False
+            if len(items) >= step:
+                reader.pending, done = record, False
                 break
             image = record.image if isinstance(record, ProductRecord) else None
             if image and not image.startswith(("http://", "https://", "/")):
                 record.image = media_url + record.image.replace("\\", "/")
             items.append(record)
-    return headers + items, len(items), done
+    except BaseException:
+        reader.fh.close()
+        raise
+    if done:
+        reader.fh.close()
+    else:
+        _keep_open(path, position + len(items), reader)
+    return reader.headers + items, len(items), done
 
 
 def carried_ids(directory: Path) -> set[str] | None:

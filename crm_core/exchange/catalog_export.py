@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,23 +86,31 @@ _COLUMNS = (
 )
 
 
-async def _batches(session: AsyncSession) -> AsyncIterator[list]:
-    """Active products as plain rows (no ORM objects: 50,000 of them stay cheap),
-    ``BATCH`` at a time in id order."""
-    last = 0
-    while True:
-        rows = (
-            await session.execute(
-                select(*_COLUMNS)
-                .where(Product.id > last, Product.active.is_(True))
-                .order_by(Product.id)
-                .limit(BATCH)
-            )
-        ).all()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1].id
+async def _joined(session: AsyncSession, *extra) -> AsyncIterator[tuple[Any, list]]:
+    """Active products as plain rows (no ORM objects: 50,000 of them stay cheap) in
+    id order, each with the rows of ``extra`` columns of its outer-joined table: one
+    query streamed ``BATCH`` rows at a time rather than two queries per batch."""
+    joined = extra[0].table
+    query = (
+        select(*_COLUMNS, *extra)
+        .outerjoin(joined, joined.c.product_id == Product.id)
+        .where(Product.active.is_(True))
+        .order_by(Product.id, joined.c.id)
+        .execution_options(yield_per=BATCH)
+    )
+    width = len(_COLUMNS)
+    current, values = None, []
+    result = await session.stream(query)
+    async for partition in result.partitions():
+        for row in partition:
+            if current is None or row[0] != current[0]:
+                if current is not None:
+                    yield current, values
+                current, values = row, []
+            if row[width] is not None:
+                values.append(row[width:])
+    if current is not None:
+        yield current, values
 
 
 async def export_products(session: AsyncSession) -> AsyncIterator[ProductRecord]:
@@ -109,28 +118,27 @@ async def export_products(session: AsyncSession) -> AsyncIterator[ProductRecord]
         g.id: g.external_id or f"firma-group-{g.id}"
         for g in await session.scalars(select(ProductGroup))
     }
-    async for batch in _batches(session):
-        values: dict[int, dict[str, str]] = {}
-        rows = await session.execute(
-            select(ProductProperty.product_id, ProductProperty.name, ProductProperty.value).where(
-                ProductProperty.product_id.in_([p.id for p in batch])
-            )
+    names: dict[str, str] = {}  # property name -> its Ид, hashed once per name
+    extra = (ProductProperty.__table__.c.name, ProductProperty.__table__.c.value)
+    async for p, values in _joined(session, *extra):
+        properties = {}
+        for name, value in values:
+            key = names.get(name)
+            if key is None:
+                key = names[name] = property_id(name)
+            properties[key] = value
+        yield ProductRecord(
+            external_id=product_external_id(p.id, p.external_id),
+            name=p.name,
+            sku=p.sku,
+            unit=p.unit,
+            description=p.description,
+            image=p.image_url,
+            group_external_ids=[groups[p.group_id]] if p.group_id in groups else [],
+            properties=properties,
+            vat_rate=p.vat_rate,
+            is_service=p.kind == ProductKind.SERVICE,
         )
-        for product_id, name, value in rows:
-            values.setdefault(product_id, {})[property_id(name)] = value
-        for p in batch:
-            yield ProductRecord(
-                external_id=product_external_id(p.id, p.external_id),
-                name=p.name,
-                sku=p.sku,
-                unit=p.unit,
-                description=p.description,
-                image=p.image_url,
-                group_external_ids=[groups[p.group_id]] if p.group_id in groups else [],
-                properties=values.get(p.id, {}),
-                vat_rate=p.vat_rate,
-                is_service=p.kind == ProductKind.SERVICE,
-            )
 
 
 async def export_offers(session: AsyncSession) -> AsyncIterator[OfferRecord]:
@@ -138,19 +146,10 @@ async def export_offers(session: AsyncSession) -> AsyncIterator[OfferRecord]:
         k.id: k.external_id or f"firma-price-{k.code}"
         for k in await session.scalars(select(PriceKind))
     }
-    async for batch in _batches(session):
-        prices: dict[int, dict] = {}
-        rows = await session.execute(
-            select(ProductPrice.product_id, ProductPrice.price_kind_id, ProductPrice.price).where(
-                ProductPrice.product_id.in_([p.id for p in batch])
-            )
+    extra = (ProductPrice.__table__.c.price_kind_id, ProductPrice.__table__.c.price)
+    async for p, values in _joined(session, *extra):
+        yield OfferRecord(
+            external_id=product_external_id(p.id, p.external_id),
+            prices={kinds[k]: price for k, price in values if k in kinds},
+            quantity=p.stock if p.kind == ProductKind.GOODS else None,
         )
-        for product_id, kind_id, price in rows:
-            if kind_id in kinds:
-                prices.setdefault(product_id, {})[kinds[kind_id]] = price
-        for p in batch:
-            yield OfferRecord(
-                external_id=product_external_id(p.id, p.external_id),
-                prices=prices.get(p.id, {}),
-                quantity=p.stock if p.kind == ProductKind.GOODS else None,
-            )

@@ -11,7 +11,11 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from channels import onec as onec_module
+from channels.commerceml import read_catalog
+from channels.onec import read_window
 from channels.onec_files import OnecConfig
+from crm_core.exchange.records import ProductRecord
 from crm_core.models import ExchangeLog, Product, ProductProperty
 from firma.settings import Settings
 from tests.channels import test_onec_exchange as exchange_fixtures
@@ -256,3 +260,28 @@ async def test_deactivate_retires_nothing_when_the_sessions_files_are_gone(onec,
     async with uow() as s:
         last = (await s.scalars(select(ExchangeLog).order_by(ExchangeLog.id.desc()))).first()
     assert last.mode == "deactivate" and last.counts["deactivate_skipped"] == 1
+
+
+def test_a_step_goes_on_from_where_the_last_one_left_the_file(tmp_path):
+    """The reader a step leaves open gives the next step exactly what parsing the file
+    again and skipping would; a file sent anew in between is read anew."""
+    path = tmp_path / "import.xml"
+    path.write_bytes(fixture(exchange_fixtures.NESTED))
+    with path.open("rb") as fh:
+        every = list(read_catalog(fh))
+    items = [r for r in every if isinstance(r, ProductRecord)]
+    headers = [r for r in every if not isinstance(r, ProductRecord)]
+    position, done = 0, False
+    while not done:
+        records, count, done = read_window(path, position, 100, "/m/")
+        assert records == headers + items[position : position + count]
+        position += count
+        assert done or (str(path), position) in onec_module._OPEN  # left open for the next
+    assert position == len(items) == 283
+    assert not any(key[0] == str(path) for key in onec_module._OPEN)  # closed at the end
+
+    records, count, done = read_window(path, 0, 100, "/m/")
+    assert (str(path), 100) in onec_module._OPEN
+    path.write_bytes(catalog("p1|Стол", "p2|Стул"))  # 1C sent another file meanwhile
+    records, count, done = read_window(path, 100, 100, "/m/")
+    assert (count, done) == (0, True)  # the new file has two products: none after 100
