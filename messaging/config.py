@@ -61,3 +61,7 @@ class MessagingConfig:
     # customer's time zone, else the phone number's (when it has one), else ``timezone``
     # (messaging/quiet.py). ``(h, h)``: no quiet hours.
     sms_quiet_hours: tuple[int, int] = (21, 9)
+    # With Redis, every worker's sends of one campaign share its rate (crm_core/rate.py);
+    # without, each worker process keeps the rate on its own.
+    redis_url: str | None = None
+    redis_prefix: str = "firma:"

@@ -1,7 +1,7 @@
-"""Time for the campaign worker: a pacer that spaces sends at a rate, over a timer
-that is either the real one or the injected clock (tests and benchmarks drive a
-minute of sending without waiting a minute; the clock's time is also what the
-database records as ``sent_at``, so the rate is measured from the rows)."""
+"""Time for the campaign worker: the real timer or the injected clock (tests and
+benchmarks drive a minute of sending without waiting a minute; the clock's time is
+also what the database records as ``sent_at``, so the rate is measured from the rows).
+The sends are spaced by ``crm_core.rate``'s slots, which sleep on this timer."""
 
 from __future__ import annotations
 
@@ -43,26 +43,3 @@ class ClockTimer:
             if target > self.monotonic():
                 self.clock.advance(timedelta(seconds=target - self.monotonic()))
         await asyncio.sleep(0)
-
-
-class Pacer:
-    """Hands out send slots ``1/rate`` apart. Idle time does not bank a burst; a
-    ``hold`` (Telegram's 429 retry_after) pushes every later slot back."""
-
-    def __init__(self, rate: float, timer: Timer) -> None:
-        self.timer = timer
-        self.rate = rate
-        self.next_at = timer.monotonic()
-
-    def set_rate(self, rate: float) -> None:
-        self.rate = rate
-
-    async def wait(self) -> None:
-        at = self.timer.monotonic()
-        slot = max(self.next_at, at)
-        self.next_at = slot + 1.0 / self.rate
-        if slot > at:
-            await self.timer.sleep(slot - at)
-
-    def hold(self, seconds: float) -> None:
-        self.next_at = max(self.next_at, self.timer.monotonic() + seconds)

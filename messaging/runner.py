@@ -42,13 +42,14 @@ from crm_core.models import (
     SuppressedAddress,
     Template,
 )
+from crm_core.rate import Limit, LocalSlots, Rate, Slots, campaign_limit, telegram_limit
 from messaging.campaigns import begin_sending
 from messaging.channels import ChannelSenders, campaign_message_id
 from messaging.config import MessagingConfig
 from messaging.context import build_contexts
 from messaging.email import EmailTransport
 from messaging.outcome import SendResult
-from messaging.pacing import Pacer, RealTimer, Timer
+from messaging.pacing import RealTimer, Timer
 from messaging.quiet import quiet_until, recipient_zone
 from messaging.sms import SmsProvider
 
@@ -98,13 +99,16 @@ class CampaignRunner:
         concurrency: int = 8,
         lease: timedelta = timedelta(minutes=5),
         idle_sleep: float = 0.5,
+        slots: Slots | None = None,
     ) -> None:
         self.sessions, self.config, self.clock = sessions, config, clock
         self.senders = ChannelSenders(config, email=transport, sms=sms, telegram=telegram)
         self.timer = timer or RealTimer()
         self.batch_size, self.concurrency = batch_size, max(1, concurrency)
         self.lease, self.idle_sleep = lease, idle_sleep
-        self._pacers: dict[int, Pacer] = {}
+        # Send slots per campaign (and per bot): this process's, or shared through
+        # Redis by every worker (crm_core/rate.py), so N workers keep one rate.
+        self.slots = slots or LocalSlots(monotonic=self.timer.monotonic, sleep=self.timer.sleep)
         # Campaigns this worker just paused (auto-pause): its senders stop at once.
         self._halted: set[int] = set()
         self._record_lock = asyncio.Lock()
@@ -119,6 +123,7 @@ class CampaignRunner:
 
     async def close(self) -> None:
         await self.senders.close()
+        await self.slots.close()
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -171,6 +176,15 @@ class CampaignRunner:
         if campaign.channel == Channel.TELEGRAM and self.senders.telegram is not None:
             rate = min(rate, float(self.senders.telegram.config.max_rate))
         return rate
+
+    def _limits(self, campaign: Campaign) -> tuple[Limit, ...]:
+        """The campaign's own rate; on Telegram also the bot's, which every campaign
+        (and, through Redis, the bot's staff messages) shares."""
+        limits = [campaign_limit(campaign.id, float(campaign.rate_per_second))]
+        if campaign.channel == Channel.TELEGRAM and self.senders.telegram is not None:
+            config = self.senders.telegram.config
+            limits.append(telegram_limit(config.token, float(config.max_rate)))
+        return tuple(limits)
 
     def _claim_size(self, campaign: Campaign) -> int:
         """About one second of sending, and at least two slots per sender."""
@@ -260,11 +274,7 @@ class CampaignRunner:
         if batch is None or not batch.rows:
             return 0
         self._halted.discard(campaign_id)
-        pacer = self._pacers.get(campaign_id)
-        rate = self._rate(batch.campaign)
-        if pacer is None:
-            pacer = self._pacers[campaign_id] = Pacer(rate, self.timer)
-        pacer.set_rate(rate)
+        pacer = Rate(self.slots, *self._limits(batch.campaign))
         batch.checked_at = self.timer.monotonic()
         batch.deadline = batch.checked_at + PASS_SECONDS
         senders = [
@@ -297,7 +307,7 @@ class CampaignRunner:
             batch.rows.extend(more.rows)
             batch.claimed += len(more.rows)
 
-    async def _sender_loop(self, batch: _Batch, pacer: Pacer) -> None:
+    async def _sender_loop(self, batch: _Batch, pacer: Rate) -> None:
         campaign = batch.campaign
         while not batch.stopped:
             if not batch.rows:
@@ -320,7 +330,7 @@ class CampaignRunner:
             if len(batch.rows) <= self.concurrency:
                 await self._refill(batch, ahead=True)
 
-    async def _deliver(self, batch: _Batch, pacer: Pacer, row, context) -> SendResult:
+    async def _deliver(self, batch: _Batch, pacer: Rate, row, context) -> SendResult:
         campaign = batch.campaign
         for _ in range(MAX_RETRY_AFTER):
             try:
@@ -333,7 +343,7 @@ class CampaignRunner:
             if result.retry_after is None:
                 return result
             log.warning("campaign %s: told to wait %ss", campaign.id, result.retry_after)
-            pacer.hold(result.retry_after)
+            await pacer.hold(result.retry_after)
             await pacer.wait()
         return result
 
@@ -518,6 +528,7 @@ def create_campaign_runner(
 ) -> CampaignRunner:
     """A runner serving email always, SMS through the configured provider, and
     Telegram when the firm has a bot."""
+    from crm_core.rate import create_slots
     from messaging.email import create_email_transport
     from messaging.sms import create_sms_provider
 
@@ -540,4 +551,5 @@ def create_campaign_runner(
         telegram=telegram,
         clock=clock,
         concurrency=concurrency,
+        slots=create_slots(config.redis_url, prefix=config.redis_prefix),
     )
