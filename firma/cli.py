@@ -223,13 +223,13 @@ def apitoken_create(name: str) -> None:
 
 
 @cli.command("import")
-@click.argument("kind", type=click.Choice(["customers", "products"]))
+@click.argument("kind", type=click.Choice(["customers", "products", "leads"]))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check every row and say what would happen.")
 @click.option("--map", "mapping", multiple=True, help='A column\'s field: "Header=field".')
 @click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
 def import_file(kind: str, file: str, dry_run: bool, mapping: tuple[str, ...], as_json: bool):
-    """Import customers or products from CSV, XLSX or vCard (customers)."""
+    """Import customers, products or leads from CSV, XLSX or vCard (customers)."""
     import json
     import os
 
@@ -284,11 +284,11 @@ def import_file(kind: str, file: str, dry_run: bool, mapping: tuple[str, ...], a
 
 
 @cli.command("export")
-@click.argument("kind", type=click.Choice(["customers", "products", "orders"]))
+@click.argument("kind", type=click.Choice(["customers", "products", "leads", "orders"]))
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "vcf"]), default="csv")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False))
 def export_file(kind: str, fmt: str, output: str) -> None:
-    """Export customers, products or orders to CSV, XLSX or vCard (customers)."""
+    """Export customers, products, leads or orders to CSV, XLSX or vCard (customers)."""
     from channels.files.writers import write_csv, write_vcf, write_xlsx
     from crm_core.db import READ_ONLY
     from crm_core.imports.export import export_rows

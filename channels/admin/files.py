@@ -25,8 +25,8 @@ from crm_core.i18n import pick_language
 from crm_core.imports.export import export_rows
 
 router = APIRouter(tags=["import and export"])
-Kind = Literal["customers", "products"]
-ExportKind = Literal["customers", "products", "orders"]
+Kind = Literal["customers", "products", "leads"]
+ExportKind = Literal["customers", "products", "leads", "orders"]
 
 
 def _language(request: Request) -> str:

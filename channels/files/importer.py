@@ -16,15 +16,17 @@ from channels.texts import N_, catalog
 from crm_core.context import SYSTEM, Actor, Clock, bind
 from crm_core.db import READ_ONLY, unit_of_work
 from crm_core.imports.customers import import_customers, preview_customers
+from crm_core.imports.leads import import_leads, preview_leads
 from crm_core.imports.products import import_products, preview_products
 from crm_core.imports.rows import ERROR, ImportRow, RowResult
 
 BATCH = 500
-KINDS = ("customers", "products")
+KINDS = ("customers", "products", "leads")
 TOO_LONG = N_("The row is too long")
 RUNNERS = {
     "customers": (preview_customers, import_customers),
     "products": (preview_products, import_products),
+    "leads": (preview_leads, import_leads),
 }
 
 

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from channels.texts import N_
+from crm_core.leads.intake import UTM_FIELDS
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
@@ -37,6 +38,17 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "comment": ("comment", "note", "notes", "комментарий", "примечание"),
         "tags": ("tags", "теги", "метки"),
     },
+    "leads": {
+        "name": ("name", "full name", "имя", "фио", "контакт", "контактное лицо"),
+        "phone": ("phone", "phones", "tel", "mobile", "телефон", "телефоны", "мобильный"),
+        "email": ("email", "e-mail", "emails", "mail", "почта", "эл. почта", "электронная почта"),
+        "company": ("company", "organization", "компания", "организация"),
+        "source_detail": ("source_detail", "source detail", "источник", "откуда", "канал"),
+        "state": ("state", "status", "стадия", "этап", "состояние", "статус"),
+        "responsible": ("responsible", "manager", "ответственный", "менеджер"),
+        "comment": ("comment", "note", "notes", "комментарий", "примечание"),
+        **{f: (f, f.replace("_", " ")) for f in UTM_FIELDS},
+    },
     "products": {
         "sku": ("sku", "vendorcode", "article", "артикул", "код"),
         "name": ("name", "title", "наименование", "название", "товар"),
@@ -51,9 +63,11 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "image_url": ("image_url", "picture", "image", "картинка", "изображение"),
     },
 }
-REQUIRED = {"customers": ("name",), "products": ("name",)}
+REQUIRED = {"customers": ("name",), "products": ("name",), "leads": ()}
 # Export-only columns an exported file carries back in: read and ignored.
-IGNORED = {"id", "created_at"}
+IGNORED = {"id", "created_at", "source", "result", "customer_id"}
+# Kinds whose rows are found again by their phones and emails: one of them is required.
+BY_CONTACT = {"customers", "leads"}
 
 
 class FileRefused(ValueError):
@@ -135,7 +149,7 @@ def _map_header(
             if key and key not in IGNORED:
                 unknown.append(str(raw))
     missing = [f for f in REQUIRED[kind] if f not in fields]
-    has_contact = kind != "customers" or "phone" in fields or "email" in fields
+    has_contact = kind not in BY_CONTACT or "phone" in fields or "email" in fields
     if missing or not has_contact:
         wanted = ", ".join([*missing, *([] if has_contact else ["phone/email"])])
         raise FileRefused(N_("Required columns are missing: {columns}"), columns=wanted)

@@ -1,6 +1,6 @@
-"""Customers, products and orders out as plain rows (header first), read in keyset
-batches so a large table streams in constant memory. The columns of customers and
-products are the ones their imports read: an exported file imports back."""
+"""Customers, products, leads and orders out as plain rows (header first), read in keyset
+batches so a large table streams in constant memory. The columns of customers,
+products and leads are the ones their imports read: an exported file imports back."""
 
 from __future__ import annotations
 
@@ -13,10 +13,21 @@ from sqlalchemy.orm import selectinload
 
 from crm_core.catalog.groups import list_groups, list_price_kinds
 from crm_core.errors import ValidationFailed
-from crm_core.models import ContactKind, Customer, Order, OrderState, Product
+from crm_core.leads.intake import UTM_FIELDS
+from crm_core.models import (
+    ContactKind,
+    ContactPoint,
+    Customer,
+    Employee,
+    Lead,
+    LeadState,
+    Order,
+    OrderState,
+    Product,
+)
 
 BATCH = 1000
-KINDS = ("customers", "products", "orders")
+KINDS = ("customers", "products", "leads", "orders")
 
 Row = list[Any]
 
@@ -122,6 +133,76 @@ async def _products(session: AsyncSession, batch: int) -> AsyncIterator[list[Row
         session.expunge_all()
 
 
+async def _leads(session: AsyncSession, batch: int) -> AsyncIterator[list[Row]]:
+    """Leads with their own contacts; ``state`` is the state's code and ``responsible``
+    the employee's email, as the import reads them back."""
+    yield [
+        [
+            "id",
+            "name",
+            "phone",
+            "email",
+            "company",
+            "source",
+            "source_detail",
+            "state",
+            "result",
+            "responsible",
+            *UTM_FIELDS,
+            "comment",
+            "customer_id",
+            "created_at",
+        ]
+    ]
+    last = 0
+    while True:
+        rows = (
+            await session.execute(
+                select(Lead, LeadState.code, Employee.email)
+                .join(LeadState, LeadState.id == Lead.state_id)
+                .outerjoin(Employee, Employee.id == Lead.responsible_id)
+                .where(Lead.id > last)
+                .order_by(Lead.id)
+                .limit(batch)
+            )
+        ).all()
+        if not rows:
+            return
+        ids = [lead.id for lead, _code, _email in rows]
+        contacts: dict[int, dict[ContactKind, list[str]]] = {}
+        points = await session.execute(
+            select(ContactPoint.lead_id, ContactPoint.kind, ContactPoint.value)
+            .where(ContactPoint.lead_id.in_(ids))
+            .order_by(ContactPoint.id)
+        )
+        for lead_id, kind, value in points:
+            contacts.setdefault(lead_id, {}).setdefault(ContactKind(kind), []).append(value)
+        out = []
+        for lead, state_code, responsible in rows:
+            own = contacts.get(lead.id, {})
+            out.append(
+                [
+                    lead.id,
+                    lead.name,
+                    ", ".join(own.get(ContactKind.PHONE, [])),
+                    ", ".join(own.get(ContactKind.EMAIL, [])),
+                    lead.company,
+                    lead.source.value,
+                    lead.source_detail,
+                    state_code,
+                    lead.result.value,
+                    responsible,
+                    *[getattr(lead, f) for f in UTM_FIELDS],
+                    lead.comment,
+                    lead.customer_id,
+                    lead.created_at,
+                ]
+            )
+        yield out
+        last = ids[-1]
+        session.expunge_all()
+
+
 async def _orders(session: AsyncSession, batch: int) -> AsyncIterator[list[Row]]:
     yield [
         [
@@ -173,8 +254,14 @@ async def _orders(session: AsyncSession, batch: int) -> AsyncIterator[list[Row]]
 async def export_rows(
     session: AsyncSession, kind: str, *, batch: int = BATCH
 ) -> AsyncIterator[list[Row]]:
-    """The header row, then batches of rows, of ``customers``, ``products`` or ``orders``."""
-    makers = {"customers": _customers, "products": _products, "orders": _orders}
+    """The header row, then batches of rows, of ``customers``, ``products``, ``leads``
+    or ``orders``."""
+    makers = {
+        "customers": _customers,
+        "products": _products,
+        "leads": _leads,
+        "orders": _orders,
+    }
     if kind not in makers:
         raise ValidationFailed(f"Cannot export {kind!r}: one of {', '.join(KINDS)}", field="kind")
     async for rows in makers[kind](session, batch):

@@ -66,6 +66,7 @@ class IntakeResult:
     lead: Lead | None
     customer: Customer | None
     merged: bool
+    changed: bool = True  # False: a merge that brought nothing new (a re-imported row)
 
 
 @dataclass(slots=True)
@@ -228,45 +229,65 @@ def _merged_payload(item: LeadInput, lead_id: int | None, customer_id: int | Non
 
 
 async def _merge_into_lead(
-    session: AsyncSession, item: LeadInput, lead: Lead, owners: list[Owner]
-) -> Lead:
+    session: AsyncSession, item: LeadInput, lead: Lead, owners: list[Owner], *, quiet: bool
+) -> bool:
+    """Add what the request brings to the lead; whether anything changed."""
     lead_id = lead.id
     had = {(o.kind, o.value) for o in owners if o.lead_id == lead_id}
     new_pairs = [p for p in item.contacts.pairs() if p not in had]
     await insert_contacts(session, new_pairs, at=now(session), lead_id=lead_id)
+    changed = bool(new_pairs)
     # Fill what the lead lacks; never overwrite what a manager already wrote.
     fill = {"name": item.name, "company": item.company, "legal_name": item.legal_name}
     fill |= {"telegram_username": item.telegram_username, **item.utm}
     for key, value in fill.items():
         if value and not getattr(lead, key):
             setattr(lead, key, value)
-    if item.comment:
+            changed = True
+    # A request's comment is news; a re-imported row's comment already there is not.
+    if item.comment and not (quiet and lead.comment and item.comment in lead.comment):
         lead.comment = f"{lead.comment}\n\n{item.comment}" if lead.comment else item.comment
+        changed = True
     if item.responsible_id and lead.responsible_id is None:
         lead.responsible_id = item.responsible_id
-        emit(session, "lead.assigned", {"lead_id": lead_id, "responsible_id": item.responsible_id})
+        changed = True
+        if not quiet:
+            emit(
+                session,
+                "lead.assigned",
+                {"lead_id": lead_id, "responsible_id": item.responsible_id},
+            )
+    if quiet:  # an import: no incoming contact to record, nobody to wake
+        if changed:
+            lead.updated_at = now(session)
+        return changed
     lead.updated_at = now(session)
     _incoming_event(session, item, lead_id=lead_id, customer_id=None, repeated=True)
     emit(session, "lead.merged", _merged_payload(item, lead_id, None))
-    return lead
+    return True
 
 
 async def _merge_into_customer(
-    session: AsyncSession, item: LeadInput, customer_id: int, owners: list[Owner]
-) -> Customer:
+    session: AsyncSession, item: LeadInput, customer_id: int, owners: list[Owner], *, quiet: bool
+) -> tuple[Customer, bool]:
     customer = await session.get(Customer, customer_id)
     assert customer is not None
     had = {(o.kind, o.value) for o in owners if o.customer_id == customer_id}
     new_pairs = [p for p in item.contacts.pairs() if p not in had]
     await insert_contacts(session, new_pairs, at=now(session), customer_id=customer_id)
+    changed = bool(new_pairs)
     if item.telegram_username and not customer.telegram_username:
         customer.telegram_username = item.telegram_username
-    _incoming_event(session, item, lead_id=None, customer_id=customer_id, repeated=True)
-    emit(session, "lead.merged", _merged_payload(item, None, customer_id))
-    return customer
+        changed = True
+    if not quiet:
+        _incoming_event(session, item, lead_id=None, customer_id=customer_id, repeated=True)
+        emit(session, "lead.merged", _merged_payload(item, None, customer_id))
+    return customer, changed or not quiet
 
 
-async def _new_lead(session: AsyncSession, item: LeadInput, state_id: int) -> Lead:
+async def _new_lead(
+    session: AsyncSession, item: LeadInput, state_id: int, *, quiet: bool = False
+) -> Lead:
     at = now(session)
     lead = Lead(
         name=item.name,
@@ -288,6 +309,8 @@ async def _new_lead(session: AsyncSession, item: LeadInput, state_id: int) -> Le
     await insert_contacts(session, item.contacts.pairs(), at=at, lead_id=lead.id)
     if item.data:
         _incoming_event(session, item, lead_id=lead.id, customer_id=None, repeated=False)
+    if quiet:
+        return lead
     emit(
         session,
         "lead.created",
@@ -362,8 +385,13 @@ async def submit(
     state: int | str | None = None,
     dedupe: bool = True,
     refuse_customer_match: bool = False,
+    quiet: bool = False,
 ) -> IntakeResult:
-    """Merge the request into a matching open lead or customer, or make a new lead."""
+    """Merge the request into a matching open lead or customer, or make a new lead.
+
+    ``quiet`` (imports): no outbox events and no incoming event per request — a file of
+    a thousand leads must not ring the managers a thousand times; the importer
+    announces the batch once."""
     await require_ref(
         session, Employee, item.responsible_id, field="responsible_id", what="Employee"
     )
@@ -375,9 +403,10 @@ async def submit(
     # An open lead wins over a customer: someone is already working on it.
     open_leads = sorted({o.lead_id for o in owners if o.lead_id and o.lead_open})
     if open_leads:
-        lead = await _merge_into_lead(session, item, leads[open_leads[0]], owners)
+        lead = leads[open_leads[0]]
+        changed = await _merge_into_lead(session, item, lead, owners, quiet=quiet)
         await session.flush()
-        return IntakeResult(lead=lead, customer=None, merged=True)
+        return IntakeResult(lead=lead, customer=None, merged=True, changed=changed)
     customers = sorted({o.customer_id for o in owners if o.customer_id})
     if customers and refuse_customer_match:
         raise Conflict(
@@ -385,12 +414,14 @@ async def submit(
             field="customer_id",
         )
     if customers:
-        customer = await _merge_into_customer(session, item, customers[0], owners)
+        customer, changed = await _merge_into_customer(
+            session, item, customers[0], owners, quiet=quiet
+        )
         await session.flush()
-        return IntakeResult(lead=None, customer=customer, merged=True)
+        return IntakeResult(lead=None, customer=customer, merged=True, changed=changed)
     if state is not None:
         state_id = (await resolve_state(session, state)).id
     else:
         state_id = default_id or (await default_state(session)).id
-    lead = await _new_lead(session, item, state_id)
+    lead = await _new_lead(session, item, state_id, quiet=quiet)
     return IntakeResult(lead=lead, customer=None, merged=False)
