@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,8 +75,14 @@ class Outcome:
     marketing_applied: bool
 
 
-def _insert(session: AsyncSession):
-    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+_TABLE = FormSubmission.__table__
+# Built once: the hot path's two statements, with their values as parameters (a
+# statement built per call costs more to compile-cache than it costs to run).
+_INSERTS = {
+    name: insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.id)
+    for name, insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+}
+_RECORD = _TABLE.update().where(_TABLE.c.id == bindparam("submission_id"))
 
 
 async def store_submission(
@@ -116,10 +122,9 @@ async def store_submission(
         "error": spam_reason,
         "created_at": at,
     }
-    insert = _insert(session)
+    statement = _INSERTS[session.get_bind().dialect.name]
     for _attempt in range(2):
-        statement = insert(FormSubmission).values(**values).on_conflict_do_nothing()
-        new_id = await session.scalar(statement.returning(FormSubmission.id))
+        new_id = (await session.execute(statement, values)).scalar()
         if new_id is not None:
             if safety_net and values["status"] is SubmissionStatus.RECEIVED:
                 event = emit(session, "form.submission_received", {"submission_id": new_id})
@@ -212,20 +217,19 @@ async def _process(
 
 async def _record(session: AsyncSession, submission_id: int, outcome: Outcome) -> None:
     at = now(session)
-    await session.execute(
-        update(FormSubmission)
-        .where(FormSubmission.id == submission_id)
-        .values(
-            status=SubmissionStatus.PROCESSED,
-            processed_at=at,
-            lead_id=outcome.lead_id,
-            customer_id=outcome.customer_id,
-            event_id=outcome.event_id,
-            error=None,
-            **({"marketing_applied_at": at} if outcome.marketing_applied else {}),
-        )
-        .execution_options(synchronize_session=False)
-    )
+    values = {
+        "submission_id": submission_id,
+        "status": SubmissionStatus.PROCESSED,
+        "processed_at": at,
+        "lead_id": outcome.lead_id,
+        "customer_id": outcome.customer_id,
+        "event_id": outcome.event_id,
+        "error": None,
+    }
+    if outcome.marketing_applied:
+        values["marketing_applied_at"] = at
+    await session.flush()  # (a Core statement does not autoflush the intake's rows)
+    await session.execute(_RECORD, values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,9 +361,11 @@ async def receive_submissions(
     statement (the intake's own locks are then taken again, already held), and the
     rows go in by idempotency key: two batches, or a batch and any other intake,
     take their locks in one order and never deadlock."""
-    pairs = sorted({p for item in items for p in _contact_pairs(item)})
-    if pairs:
-        await _lock_contacts(session, pairs)
+    if len(items) > 1 and session.get_bind().dialect.name == "postgresql":
+        # (One item: the intake's own lock is the same. SQLite: one writer anyway.)
+        pairs = sorted({p for item in items for p in _contact_pairs(item)})
+        if pairs:
+            await _lock_contacts(session, pairs)
     order = sorted(range(len(items)), key=lambda i: items[i].idempotency_key or "")
     results: list[Stored | Exception] = [AssertionError("not reached")] * len(items)
     for i in order:
