@@ -186,6 +186,54 @@ async def create_customer(
     time_zone: str | None = None,
 ) -> Customer:
     """Add a customer with its contacts, tags and consents; emits ``customer.created``."""
+    customer = await prepare_customer(
+        session,
+        name=name,
+        kind=kind,
+        legal_name=legal_name,
+        inn=inn,
+        phones=phones,
+        emails=emails,
+        telegram_id=telegram_id,
+        telegram_username=telegram_username,
+        tags=tags,
+        responsible_id=responsible_id,
+        consents=consents,
+        consent_source=consent_source,
+        comment=comment,
+        address=address,
+        source=source,
+        contacts=contacts,
+        time_zone=time_zone,
+    )
+    await add_customers(session, [customer])
+    return customer
+
+
+async def prepare_customer(
+    session: AsyncSession,
+    *,
+    name: str,
+    kind: CustomerKind | str = CustomerKind.PERSON,
+    legal_name: str | None = None,
+    inn: str | None = None,
+    phones: Iterable[str] = (),
+    emails: Iterable[str] = (),
+    telegram_id: int | str | None = None,
+    telegram_username: str | None = None,
+    tags: Iterable[str] = (),
+    responsible_id: int | None = None,
+    consents: Mapping[Any, bool] | None = None,
+    consent_source: str | None = None,
+    comment: str | None = None,
+    address: str | None = None,
+    source: LeadSource | None = None,
+    contacts: Contacts | None = None,
+    time_zone: str | None = None,
+) -> Customer:
+    """A checked new customer, not yet in the session: ``add_customers`` writes many in
+    one flush (an import's batch), ``create_customer`` one. Raises DomainError naming
+    the bad field; the caller keeps two prepared customers from sharing an INN."""
     name = clean_text(name, field="name", max_length=200, required=True)
     contacts = contacts or normalize_contacts(phones, emails, telegram_id)
     inn = validate_inn(inn)
@@ -210,10 +258,16 @@ async def create_customer(
         consents=[],
     )
     _apply_consents(session, customer, consents or {}, consent_source)
-    session.add(customer)
-    await session.flush()
-    emit(session, "customer.created", {"customer_id": customer.id})
     return customer
+
+
+async def add_customers(session: AsyncSession, customers: Sequence[Customer]) -> None:
+    """Write prepared customers in one flush (one INSERT per table for the lot) and emit
+    ``customer.created`` for each."""
+    session.add_all(customers)
+    await session.flush()
+    for customer in customers:
+        emit(session, "customer.created", {"customer_id": customer.id})
 
 
 async def get_customer(session: AsyncSession, customer_id: int) -> Customer:

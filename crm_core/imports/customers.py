@@ -22,8 +22,8 @@ from crm_core.customers.contacts import (
     find_owners,
     normalize_contacts,
 )
-from crm_core.customers.service import create_customer, normalize_tags
-from crm_core.errors import DomainError, ValidationFailed
+from crm_core.customers.service import add_customers, normalize_tags, prepare_customer
+from crm_core.errors import Conflict, DomainError, ValidationFailed
 from crm_core.imports.matching import match_customer
 from crm_core.imports.rows import (
     CREATED,
@@ -178,8 +178,9 @@ async def import_customers(session: AsyncSession, rows: Sequence[ImportRow]) -> 
     """Create or update a customer per row; errors are per row.
 
     The batch's contacts are looked up at once, so a row that would change nothing
-    (a re-imported file) costs no query of its own; the others go through the core
-    (``match_customer``) one by one, each in a savepoint.
+    (a re-imported file) costs no query of its own; new customers are checked one by
+    one and written together (one INSERT per table for the lot); rows that match a
+    customer go through the core (``match_customer``) one by one, each in a savepoint.
     """
     results: dict[int, RowResult] = {}
     checked: list[tuple[ImportRow, Contacts]] = []
@@ -190,6 +191,16 @@ async def import_customers(session: AsyncSession, rows: Sequence[ImportRow]) -> 
             results[row.number] = error_result(row, exc)
     holders, facts = await _known(session, checked)
     touched: set[Pair] = set()  # contacts this batch added: their holders are stale
+    pending: list[tuple[int, Customer]] = []  # new customers not yet written
+    inns: dict[str, int] = {}  # INN -> the row whose new customer has it
+
+    async def write_pending() -> None:
+        if pending:
+            await add_customers(session, [customer for _number, customer in pending])
+            for number, customer in pending:
+                results[number] = RowResult(number, CREATED, id=customer.id)
+            pending.clear()
+
     for row, contacts in checked:
         pairs = contacts.pairs()
         if not touched.intersection(pairs):
@@ -198,10 +209,10 @@ async def import_customers(session: AsyncSession, rows: Sequence[ImportRow]) -> 
                 results[row.number] = RowResult(row.number, UNCHANGED, id=same)
                 continue
         if not touched.intersection(pairs) and not any(p in holders for p in pairs):
-            # Nobody holds any of its contacts: a new customer. Every check of
-            # create_customer runs before it writes, so no savepoint is needed.
+            # Nobody holds any of its contacts: a new customer. Every check runs before
+            # anything is written, so no savepoint is needed.
             try:
-                customer = await create_customer(
+                customer = await prepare_customer(
                     session,
                     name=row.get("name") or "",
                     kind=_kind(row),
@@ -213,12 +224,19 @@ async def import_customers(session: AsyncSession, rows: Sequence[ImportRow]) -> 
                     tags=row.many("tags"),
                     source=LeadSource.IMPORT,
                 )
+                if customer.inn and customer.inn in inns:
+                    raise Conflict(
+                        f"INN {customer.inn} is already in row {inns[customer.inn]}", field="inn"
+                    )
             except DomainError as exc:
                 results[row.number] = error_result(row, exc)
                 continue
+            if customer.inn:
+                inns[customer.inn] = row.number
+            pending.append((row.number, customer))
             touched.update(pairs)
-            results[row.number] = RowResult(row.number, CREATED, id=customer.id)
             continue
+        await write_pending()  # a match must see the customers written before it
         try:
             async with session.begin_nested():
                 matched = await match_customer(
@@ -240,4 +258,5 @@ async def import_customers(session: AsyncSession, rows: Sequence[ImportRow]) -> 
         touched.update(pairs)
         status = CREATED if matched.created else UPDATED if matched.updated else UNCHANGED
         results[row.number] = RowResult(row.number, status, id=matched.customer.id)
+    await write_pending()
     return [results[n] for n in sorted(results)]

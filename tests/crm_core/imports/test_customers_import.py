@@ -144,3 +144,25 @@ async def test_overlong_fields_are_row_errors_not_a_broken_batch(uow):
     ]
     async with uow() as s:
         assert await _count(s, Customer) == 2
+
+
+async def test_new_customers_are_written_together_and_one_inn_twice_is_a_row_error(uow):
+    """A batch's new customers go in with one flush: ids in row order, every one with its
+    contacts and its customer.created; an INN given twice in the file is an error of the
+    second row (the database's unique INN never breaks the batch)."""
+    raw = [{"name": f"Клиент {i}", "phone": f"+7916300{i:04d}", "tags": "опт"} for i in range(50)]
+    raw[10]["inn"] = raw[20]["inn"] = "7707083893"
+    raw[30]["email"] = "shared@example.ru"
+    raw.append({"name": "Тот же, что 30", "email": "shared@example.ru"})  # matched, not new
+    async with uow() as s:
+        results = await import_customers(s, _rows(raw))
+    assert [r.status for r in results].count("created") == 49
+    assert results[20].status == "error" and set(results[20].errors) == {"inn"}
+    assert "row 12" in results[20].errors["inn"]
+    assert results[50].status == "unchanged" and results[50].id == results[30].id
+    created = [r.id for r in results if r.status == "created"]
+    assert created == sorted(created)
+    async with uow() as s:
+        assert await _count(s, Customer) == 49
+        assert await _count(s, ContactPoint, ContactPoint.customer_id.in_(created)) == 50
+        assert await _count(s, OutboxEvent, OutboxEvent.topic == "customer.created") == 49
