@@ -1,4 +1,5 @@
-"""New and repeated leads → the managers' Telegram, once per (outbox event, employee).
+"""New and repeated leads → the managers' Telegram, once per (outbox event, employee);
+an imported file's batch (``leads.imported``) as one message, not one per lead.
 
 Registered by ``firma/worker.py``. Recipients: the responsible employee when Telegram
 reaches them, else every bound active employee (then "Take" gives the lead to whoever
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import translator
 from bot.staff_keyboards import lead_actions, lead_text
-from bot.staff_plan import language_of, office_link, queue, recipients
+from bot.staff_plan import bound_employees, language_of, office_link, queue, recipients
 from crm_core.context import SYSTEM, Clock
 from crm_core.db import unit_of_work
 from crm_core.models import Lead
@@ -102,4 +103,41 @@ def staff_subscribers(
         if queued and on_queued is not None:
             on_queued()
 
-    return {"lead.created": [lead_event], "lead.merged": [lead_event]}
+    async def leads_imported(event) -> None:
+        """An imported file's batch: one message to everyone bound, not one per lead."""
+        p = event.payload
+        created, updated = int(p.get("created") or 0), int(p.get("updated") or 0)
+        if not created and not updated:
+            return
+        url = f"{office_url.rstrip('/')}/office/leads?source=import"
+        queued = 0
+        async with unit_of_work(sessions, actor=SYSTEM, clock=clock) as session:
+            for employee in await bound_employees(session):
+                language = language_of(employee, default_language)
+                _ = translator(language)
+                text = "\n".join(
+                    (
+                        _("📥 Leads imported: {created} new, {updated} updated").format(
+                            created=created, updated=updated
+                        ),
+                        url,
+                    )
+                )
+                row = await queue(
+                    session,
+                    employee,
+                    key=f"outbox:{event.id}",
+                    topic=event.topic,
+                    text=text,
+                    language=language,
+                    outbox_event_id=event.id,
+                )
+                queued += row is not None
+        if queued and on_queued is not None:
+            on_queued()
+
+    return {
+        "lead.created": [lead_event],
+        "lead.merged": [lead_event],
+        "leads.imported": [leads_imported],
+    }

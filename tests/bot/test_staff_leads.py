@@ -128,3 +128,22 @@ async def test_a_responsible_manager_alone_gets_it_and_403_marks_unreachable(
         assert (await s.get(Employee, boris_id)).telegram_unreachable is True
         row = (await s.scalars(select(StaffNotification))).one()
     assert row.status == NotificationStatus.FAILED
+
+
+async def test_an_imported_file_is_one_message_not_one_per_lead(
+    telegram, fake_tg, uow, sessions, clock
+):
+    from channels.files.importer import run_import
+
+    anna, boris, _a, _b = await managers(telegram, fake_tg, uow)
+    before = len(fake_tg.of("sendMessage"))
+    data = "ФИО;Телефон\r\n" + "".join(f"Лид {i};+7916400{i:04d}\r\n" for i in range(30))
+    report = await run_import(
+        sessions, kind="leads", data=data.encode(), filename="l.csv", dry_run=False, clock=clock
+    )
+    assert report.counts["created"] == 30
+    await drain(staff_relay(telegram, sessions, clock), staff_sender(telegram, sessions, clock))
+    sent = fake_tg.of("sendMessage")[before:]
+    assert sorted(c.chat_id for c in sent) == sorted([anna.id, boris.id])
+    assert all(c.text.startswith("📥 Импорт заявок: новых 30, обновлено 0") for c in sent)
+    assert all(c.text.endswith("/office/leads?source=import") for c in sent)
