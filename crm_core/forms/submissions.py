@@ -14,6 +14,7 @@ same form-token nonce with another key is a replayed token, kept as ``spam``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -215,9 +216,8 @@ async def _process(
     return Outcome(lead_id, customer_id, event_id, applied)
 
 
-async def _record(session: AsyncSession, submission_id: int, outcome: Outcome) -> None:
-    at = now(session)
-    values = {
+def _recorded(at, submission_id: int, outcome: Outcome) -> dict[str, Any]:
+    return {
         "submission_id": submission_id,
         "status": SubmissionStatus.PROCESSED,
         "processed_at": at,
@@ -225,9 +225,15 @@ async def _record(session: AsyncSession, submission_id: int, outcome: Outcome) -
         "customer_id": outcome.customer_id,
         "event_id": outcome.event_id,
         "error": None,
+        # (None for a fresh row is what it already holds)
+        "marketing_applied_at": at if outcome.marketing_applied else None,
     }
-    if outcome.marketing_applied:
-        values["marketing_applied_at"] = at
+
+
+async def _record(session: AsyncSession, submission_id: int, outcome: Outcome) -> None:
+    values = _recorded(now(session), submission_id, outcome)
+    if values["marketing_applied_at"] is None:
+        del values["marketing_applied_at"]  # a retried row may have it already
     await session.flush()  # (a Core statement does not autoflush the intake's rows)
     await session.execute(_RECORD, values)
 
@@ -263,8 +269,14 @@ async def _store(session: AsyncSession, item: Incoming) -> Stored:
 
 
 async def _process_stored(
-    session: AsyncSession, item: Incoming, stored: Stored, timezone: str
+    session: AsyncSession,
+    item: Incoming,
+    stored: Stored,
+    timezone: str,
+    deferred: list[dict[str, Any]] | None = None,
 ) -> Stored:
+    """Process a stored row; record the outcome on it now, or, with ``deferred``, add
+    its values there for one ``executemany`` of the whole batch."""
     form = item.form
     outcome = await _process(
         session,
@@ -276,7 +288,10 @@ async def _process_stored(
         timezone=timezone,
         managers=item.managers,
     )
-    await _record(session, stored.id, outcome)
+    if deferred is None:
+        await _record(session, stored.id, outcome)
+    else:
+        deferred.append(_recorded(now(session), stored.id, outcome))
     return Stored(
         stored.id,
         SubmissionStatus.PROCESSED,
@@ -355,7 +370,8 @@ async def receive_submissions(
     each in its own savepoint, so one that fails spoils none of the others: its raw
     row is stored again on its own, ``failed`` with the error, for a worker's retry.
     An item whose row cannot be stored at all gets its exception in the result (the
-    caller may try it alone). The caller commits once, then answers every visitor.
+    caller may try it alone). The processed rows' outcomes are written at the end in
+    one ``executemany``. The caller commits once, then answers every visitor.
 
     On PostgreSQL the contacts of the whole batch are locked first, in one sorted
     statement (the intake's own locks are then taken again, already held), and the
@@ -368,14 +384,16 @@ async def receive_submissions(
             await _lock_contacts(session, pairs)
     order = sorted(range(len(items)), key=lambda i: items[i].idempotency_key or "")
     results: list[Stored | Exception] = [AssertionError("not reached")] * len(items)
+    deferred: list[dict[str, Any]] = []  # the processed rows' outcomes, one executemany
     for i in order:
-        item = items[i]
+        item, mark = items[i], len(deferred)
         try:
             async with session.begin_nested():
                 stored = await _store(session, item)
                 if stored.fresh and stored.status is SubmissionStatus.RECEIVED:
-                    stored = await _process_stored(session, item, stored, timezone)
+                    stored = await _process_stored(session, item, stored, timezone, deferred)
         except Exception as exc:
+            del deferred[mark:]  # (its savepoint, and its row, are gone)
             # Rolled back to the savepoint, raw row and all: keep it, with the error.
             try:
                 async with session.begin_nested():
@@ -387,6 +405,17 @@ async def receive_submissions(
                 results[i] = again
                 continue
         results[i] = stored
+    if deferred:
+        await session.flush()
+        await session.execute(_RECORD, deferred)
+        # A repeat of a key first seen in this batch read the row before its outcome.
+        done = {r.id: r for r in results if isinstance(r, Stored) and r.fresh}
+        results = [
+            dataclasses.replace(done[r.id], fresh=False)
+            if isinstance(r, Stored) and not r.fresh and r.id in done
+            else r
+            for r in results
+        ]
     return results
 
 
