@@ -164,48 +164,10 @@ def _with_primary(current: list[str], primary: Any, full: Any) -> Any:
     return [primary, *[v for v in rest if v != primary]] if primary else rest
 
 
-async def create_customer(
-    session: AsyncSession,
-    *,
-    name: str,
-    kind: CustomerKind | str = CustomerKind.PERSON,
-    legal_name: str | None = None,
-    inn: str | None = None,
-    phones: Iterable[str] = (),
-    emails: Iterable[str] = (),
-    telegram_id: int | str | None = None,
-    telegram_username: str | None = None,
-    tags: Iterable[str] = (),
-    responsible_id: int | None = None,
-    consents: Mapping[Any, bool] | None = None,
-    consent_source: str | None = None,
-    comment: str | None = None,
-    address: str | None = None,
-    source: LeadSource | None = None,
-    contacts: Contacts | None = None,
-    time_zone: str | None = None,
-) -> Customer:
-    """Add a customer with its contacts, tags and consents; emits ``customer.created``."""
-    customer = await prepare_customer(
-        session,
-        name=name,
-        kind=kind,
-        legal_name=legal_name,
-        inn=inn,
-        phones=phones,
-        emails=emails,
-        telegram_id=telegram_id,
-        telegram_username=telegram_username,
-        tags=tags,
-        responsible_id=responsible_id,
-        consents=consents,
-        consent_source=consent_source,
-        comment=comment,
-        address=address,
-        source=source,
-        contacts=contacts,
-        time_zone=time_zone,
-    )
+async def create_customer(session: AsyncSession, **fields: Any) -> Customer:
+    """Add a customer with its contacts, tags and consents (``prepare_customer``'s
+    keywords); emits ``customer.created``."""
+    customer = await prepare_customer(session, **fields)
     await add_customers(session, [customer])
     return customer
 
