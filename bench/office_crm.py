@@ -215,6 +215,8 @@ async def bench_pages(backend: str, leads: int, repeat: int) -> list[list[object
         ("lead list, page 1", "/office/leads?who=all"),
         ("lead list, phone search", "/office/leads?who=all&q=%2B79160012345"),
         ("lead list, name search", "/office/leads?who=all&q=Лид+4242"),
+        # Letters only: also matched against the emails, an OR with a sub-query.
+        ("lead list, name search, letters", "/office/leads?who=all&q=Иванова"),
         ("lead list, page 100", "/office/leads?who=all&page=100"),
         ("lead card", f"/office/leads/{lead_id}"),
         ("customer list, page 1", "/office/customers?who=all"),

@@ -167,3 +167,26 @@ async def test_name_search_takes_quotes_wildcards_and_backslashes_literally(offi
         assert found == expected, q
     async with uow() as s:
         assert await s.scalar(select(func.count()).select_from(Lead)) >= len(names)
+
+
+async def test_name_search_also_finds_by_part_of_an_email(office, uow, monkeypatch):
+    from crm_core.leads import service
+
+    async with uow() as s:
+        by_name = await make_lead(s, name="Ромашка цветы")
+        by_mail = await make_lead(s, name="Другой", emails=["romashka@flowers.example"])
+        second = await make_lead(s, name="Третий", emails=["romashka.two@flowers.example"])
+        other = await make_lead(s, name="Посторонний", emails=["nobody@else.example"])
+
+    async def found(q: str) -> set[int]:
+        r = await office.get("/office/leads", params={"who": "all", "q": q})
+        assert r.status_code == 200
+        ids = (by_name.id, by_mail.id, second.id, other.id)
+        return {i for i in ids if f'href="/office/leads/{i}"' in r.text}
+
+    assert await found("ромаш") == {by_name.id}
+    assert await found("romashka") == {by_mail.id, second.id}
+    assert await found("flowers") == {by_mail.id, second.id}
+    monkeypatch.setattr(service, "CONTACT_IDS", 1)  # many contact matches: the sub-query
+    assert await found("flowers") == {by_mail.id, second.id}
+    assert await found("zzzz") == set()
