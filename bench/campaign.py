@@ -5,6 +5,7 @@ aiosmtplib loop sending one prebuilt message N times (the ceiling).
 
     .venv/bin/python bench/campaign.py [--sizes 10000,100000] [--backend sqlite]
                                        [--connections 4] [--concurrency 32]
+                                       [--compare-contexts]
 
 The sink is aiosmtpd in its own process (Debian's postfix ``smtp-sink`` is used when
 it is on PATH). Each Firma run is its own process too, so its peak RSS is its own;
@@ -178,7 +179,9 @@ async def ceiling(port: int, n: int, connections: int) -> float:
 # ---------------------------------------------------------------- Firma, in its own process
 
 
-async def firma_run(n: int, port: int, backend: str, connections: int, concurrency: int) -> dict:
+async def firma_run(
+    n: int, port: int, backend: str, connections: int, concurrency: int, orm: bool = False
+) -> dict:
     from bench.common import fresh_engine
     from crm_core.context import SYSTEM, SystemClock
     from crm_core.db import session_factory, unit_of_work
@@ -227,6 +230,10 @@ async def firma_run(n: int, port: int, backend: str, connections: int, concurren
         public_url="https://crm.firma.example",
     )
     transport = SmtpTransport(config)
+    if orm:  # the claim's contexts as they were built before
+        import messaging.runner
+
+        messaging.runner.build_contexts = orm_contexts
     runner = CampaignRunner(sessions, transport, config, concurrency=concurrency)
     start = time.perf_counter()
     while await runner.run_once():
@@ -236,9 +243,12 @@ async def firma_run(n: int, port: int, backend: str, connections: int, concurren
     async with sessions() as s:
         state = (await get_campaign(s, campaign.id)).state
         counts = (await delivery_counts(s, [campaign.id]))[campaign.id]
+    costs = await claim_costs(engine, sessions, campaign.id)
     await engine.dispose()
     return {
+        **costs,
         "n": n,
+        "contexts": "ORM" if orm else "rows",
         "rate": counts["sent"] / elapsed,
         "elapsed": elapsed,
         "snapshot": snapshot,
@@ -249,11 +259,109 @@ async def firma_run(n: int, port: int, backend: str, connections: int, concurren
     }
 
 
-def firma_in_process(args, n: int, port: int) -> dict:
+async def orm_contexts(session, customer_ids: list[int]) -> dict:
+    """How a claim's contexts were built before (ORM objects with their collections),
+    kept here to compare in the same run: ``--orm-contexts`` sends with it."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from crm_core.context import actor_of, now
+    from crm_core.invoices.firm import get_firm
+    from crm_core.models import ContactPerson, Customer, Employee
+    from messaging.context import _contact_vars, customer_vars
+
+    if not customer_ids:
+        return {}
+    customers = list(
+        await session.scalars(
+            select(Customer)
+            .where(Customer.id.in_(customer_ids))
+            .options(
+                selectinload(Customer.contacts),
+                selectinload(Customer.tags),
+                selectinload(Customer.contact_persons).selectinload(ContactPerson.contacts),
+            )
+        )
+    )
+    firm = await get_firm(session)
+    actor_employee = actor_of(session).employee_id
+    wanted = {actor_employee or c.responsible_id for c in customers} - {None}
+    employees = {
+        e.id: {"name": e.name, "email": e.email}
+        for e in await session.scalars(select(Employee).where(Employee.id.in_(wanted)))
+    }
+    today = now(session)
+    return {
+        c.id: {
+            "firm": dict(firm),
+            "customer": customer_vars(c),
+            "contact": _contact_vars(c),
+            "order": None,
+            "employee": employees.get(actor_employee or c.responsible_id),
+            "today": today,
+        }
+        for c in customers
+    }
+
+
+async def claim_costs(engine, sessions, campaign_id: int, repeat: int = 20) -> dict:
+    """Over the N delivery rows just written, in one transaction rolled back: the
+    lease recovery each pass runs, as a scan of every delivery row (before) and per
+    campaign that may hold claims (now); and building the contexts of one claim."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select, update
+
+    from crm_core.context import SYSTEM, SystemClock
+    from crm_core.db import unit_of_work
+    from crm_core.models import Campaign, Delivery
+    from messaging.context import build_contexts
+    from messaging.runner import recover_lost_claims
+
+    before = datetime.now(UTC) - timedelta(minutes=5)
+    scan = (
+        update(Delivery)
+        .where(Delivery.status == "sending", Delivery.claimed_at < before)
+        .values(status="pending")
+    )
+    out = {}
+    async with engine.connect() as conn:
+        # Mid-campaign, as the recovery sees it on every pass.
+        mid = update(Campaign).where(Campaign.id == campaign_id).values(state="sending")
+        await conn.execute(mid)
+        for name, stmt in (("recover_scan_ms", scan), ("recover_per_campaign_ms", None)):
+            stmt = stmt if stmt is not None else recover_lost_claims(before)
+            await conn.execute(stmt)
+            start = time.perf_counter()
+            for _ in range(repeat):
+                await conn.execute(stmt)
+            out[name] = (time.perf_counter() - start) / repeat * 1000
+        await conn.rollback()
+    async with unit_of_work(sessions, actor=SYSTEM, clock=SystemClock()) as s:
+        ids = list(
+            await s.scalars(
+                select(Delivery.customer_id)
+                .where(Delivery.campaign_id == campaign_id)
+                .order_by(Delivery.id)
+                .limit(500)
+            )
+        )
+        for name, build in (("contexts_orm_500_ms", orm_contexts), ("contexts_500_ms", None)):
+            build = build or build_contexts
+            await build(s, ids)
+            start = time.perf_counter()
+            for _ in range(5):
+                await build(s, ids)
+            out[name] = (time.perf_counter() - start) / 5 * 1000
+    return out
+
+
+def firma_in_process(args, n: int, port: int, *, orm: bool = False) -> dict:
     out = subprocess.run(
         [
             sys.executable,
             __file__,
+            *(["--orm-contexts"] if orm else []),
             "--firma",
             str(n),
             "--port",
@@ -279,6 +387,12 @@ def main() -> None:
     parser.add_argument("--backend", default="sqlite", choices=["sqlite", "postgresql"])
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--compare-contexts",
+        action="store_true",
+        help="also send each N with the claim contexts built as ORM objects (as before)",
+    )
+    parser.add_argument("--orm-contexts", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--sink")
     parser.add_argument("--firma", type=int)
     parser.add_argument("--port", type=int)
@@ -288,7 +402,14 @@ def main() -> None:
         return
     if args.firma:
         result = asyncio.run(
-            firma_run(args.firma, args.port, args.backend, args.connections, args.concurrency)
+            firma_run(
+                args.firma,
+                args.port,
+                args.backend,
+                args.connections,
+                args.concurrency,
+                orm=args.orm_contexts,
+            )
         )
         print(json.dumps(result), flush=True)
         return
@@ -306,26 +427,37 @@ def main() -> None:
     for n in (int(x) for x in args.sizes.split(",")):
         with Sink(tmp) as sink:
             ceiling_rate = asyncio.run(ceiling(sink.port, n, args.connections))
-        with Sink(tmp) as sink:
-            firma = firma_in_process(args, n, sink.port)
-        dups = sink.result["messages"] - sink.result["unique"]
-        rows.append((n, ceiling_rate, firma, sink.result, dups))
-        print(
-            f"N={n:>7}: ceiling {ceiling_rate:8.0f} msg/s | Firma {firma['rate']:7.0f} msg/s "
-            f"(ratio {firma['rate'] / ceiling_rate:.2f}), {firma['elapsed']:.1f} s, snapshot "
-            f"{firma['snapshot']:.2f} s, peak RSS {firma['peak_rss_mb']:.0f} MB (after seeding "
-            f"{firma['rss_before_mb']:.0f} MB); sink got {sink.result['messages']}, "
-            f"{dups} duplicate Message-IDs; campaign {firma['state']}",
-            flush=True,
-        )
+        for orm in (True, False) if args.compare_contexts else (False,):
+            with Sink(tmp) as sink:
+                firma = firma_in_process(args, n, sink.port, orm=orm)
+            report(n, ceiling_rate, firma, sink, rows)
     print()
-    print("| N | ceiling msg/s | Firma msg/s | ratio | peak RSS MB | duplicates |")
-    print("|---|---|---|---|---|---|")
+    print("| N | contexts | ceiling msg/s | Firma msg/s | ratio | peak RSS MB | duplicates |")
+    print("|---|---|---|---|---|---|---|")
     for n, ceiling_rate, firma, _sink, dups in rows:
         print(
-            f"| {n:,} | {ceiling_rate:.0f} | {firma['rate']:.0f} | "
+            f"| {n:,} | {firma['contexts']} | {ceiling_rate:.0f} | {firma['rate']:.0f} | "
             f"{firma['rate'] / ceiling_rate:.2f} | {firma['peak_rss_mb']:.0f} | {dups} |"
         )
+
+
+def report(n: int, ceiling_rate: float, firma: dict, sink: Sink, rows: list) -> None:
+    dups = sink.result["messages"] - sink.result["unique"]
+    rows.append((n, ceiling_rate, firma, sink.result, dups))
+    print(
+        f"N={n:>7} ({firma['contexts']} contexts): ceiling {ceiling_rate:8.0f} msg/s | "
+        f"Firma {firma['rate']:7.0f} msg/s (ratio {firma['rate'] / ceiling_rate:.2f}), "
+        f"{firma['elapsed']:.1f} s, snapshot {firma['snapshot']:.2f} s, peak RSS "
+        f"{firma['peak_rss_mb']:.0f} MB (after seeding {firma['rss_before_mb']:.0f} MB); sink "
+        f"got {sink.result['messages']}, {dups} duplicate Message-IDs; campaign {firma['state']}",
+        flush=True,
+    )
+    print(
+        f"    lease recovery over {n} rows: scan {firma['recover_scan_ms']:.1f} ms, "
+        f"per campaign {firma['recover_per_campaign_ms']:.2f} ms; contexts of one claim "
+        f"(500): ORM {firma['contexts_orm_500_ms']:.0f} ms, rows {firma['contexts_500_ms']:.0f} ms",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

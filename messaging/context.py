@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from crm_core.context import actor_of, now
 from crm_core.customers.service import get_customer, own_contacts
@@ -21,7 +20,15 @@ from crm_core.errors import ValidationFailed
 from crm_core.invoices.firm import get_firm
 from crm_core.invoices.pdf import MONTHS
 from crm_core.invoices.words import rubles_in_words
-from crm_core.models import ContactKind, ContactPerson, Customer, Employee, Order
+from crm_core.models import (
+    ContactKind,
+    ContactPerson,
+    ContactPoint,
+    Customer,
+    CustomerTag,
+    Employee,
+    Order,
+)
 from crm_core.online_payments.service import pending_payment_url
 from crm_core.orders.service import get_order
 
@@ -141,38 +148,104 @@ async def build_context(
 async def build_contexts(
     session: AsyncSession, customer_ids: list[int]
 ) -> dict[int, dict[str, Any]]:
-    """The contexts of many customers in a few queries (a campaign batch): customers
-    with contacts, tags and contact persons in one go, the firm and the responsible
-    employees once, instead of a handful of queries per recipient."""
+    """The contexts of many customers in a few queries (a campaign batch): the same
+    variables as ``build_context`` without an order, read as plain rows — customers,
+    their contacts (their contact persons' too), tags and contact persons, the firm and
+    the responsible employees once. No ORM objects: building 500 of them with their
+    collections was most of a claim's time (bench/README.md)."""
     if not customer_ids:
         return {}
-    customers = list(
-        await session.scalars(
-            select(Customer)
-            .where(Customer.id.in_(customer_ids))
-            .options(
-                selectinload(Customer.contacts),
-                selectinload(Customer.tags),
-                selectinload(Customer.contact_persons).selectinload(ContactPerson.contacts),
-            )
+    ids = list(dict.fromkeys(customer_ids))
+    customers = (
+        await session.execute(
+            select(
+                Customer.id,
+                Customer.name,
+                Customer.kind,
+                Customer.legal_name,
+                Customer.inn,
+                Customer.kpp,
+                Customer.address,
+                Customer.responsible_id,
+            ).where(Customer.id.in_(ids))
         )
+    ).all()
+    own: dict[int, dict[str, str]] = {}  # customer → kind → first value
+    by_person: dict[int, dict[str, str]] = {}
+    wanted_kinds = (ContactKind.EMAIL, ContactKind.PHONE)
+    points = await session.execute(
+        select(
+            ContactPoint.customer_id,
+            ContactPoint.contact_person_id,
+            ContactPoint.kind,
+            ContactPoint.value,
+        )
+        .where(ContactPoint.customer_id.in_(ids), ContactPoint.kind.in_(wanted_kinds))
+        .order_by(ContactPoint.id)
     )
+    for customer_id, person_id, kind, value in points:
+        into = own.setdefault(customer_id, {}) if person_id is None else None
+        if into is None:
+            into = by_person.setdefault(person_id, {})
+        into.setdefault(ContactKind(kind).value, value)
+    tags: dict[int, list[str]] = {}
+    for customer_id, tag in await session.execute(
+        select(CustomerTag.customer_id, CustomerTag.tag)
+        .where(CustomerTag.customer_id.in_(ids))
+        .order_by(CustomerTag.tag)
+    ):
+        tags.setdefault(customer_id, []).append(tag)
+    persons: dict[int, Any] = {}
+    for person in await session.execute(
+        select(
+            ContactPerson.id, ContactPerson.customer_id, ContactPerson.name, ContactPerson.position
+        )
+        .where(ContactPerson.customer_id.in_(ids))
+        .order_by(ContactPerson.id)
+    ):
+        persons.setdefault(person.customer_id, person)
     firm = await get_firm(session)
     actor_employee = actor_of(session).employee_id
     wanted = {actor_employee or c.responsible_id for c in customers} - {None}
-    employees = {
-        e.id: {"name": e.name, "email": e.email}
-        for e in await session.scalars(select(Employee).where(Employee.id.in_(wanted)))
-    }
+    employees = {}
+    if wanted:
+        employees = {
+            e.id: {"name": e.name, "email": e.email}
+            for e in await session.execute(
+                select(Employee.id, Employee.name, Employee.email).where(Employee.id.in_(wanted))
+            )
+        }
     today = now(session)
-    return {
-        c.id: {
+    email, phone = ContactKind.EMAIL.value, ContactKind.PHONE.value
+    contexts = {}
+    for c in customers:
+        mine = own.get(c.id, {})
+        person = persons.get(c.id)
+        theirs = by_person.get(person.id, {}) if person is not None else {}
+        contexts[c.id] = {
             "firm": dict(firm),
-            "customer": customer_vars(c),
-            "contact": _contact_vars(c),
+            "customer": {
+                "id": c.id,
+                "name": c.name,
+                "kind": str(c.kind),
+                "legal_name": c.legal_name or c.name,
+                "inn": c.inn or "",
+                "kpp": c.kpp or "",
+                "address": c.address or "",
+                "email": mine.get(email, ""),
+                "phone": mine.get(phone, ""),
+                "tags": tags.get(c.id, []),
+            },
+            "contact": None
+            if person is None
+            else {
+                "name": person.name,
+                "position": person.position or "",
+                "email": theirs.get(email, ""),
+                "phone": theirs.get(phone, ""),
+            },
             "order": None,
             "employee": employees.get(actor_employee or c.responsible_id),
             "today": today,
         }
-        for c in customers
-    }
+    return contexts
