@@ -271,3 +271,37 @@ async def test_two_batches_with_the_same_contacts_in_opposite_order_do_not_deadl
         assert not isinstance(result, Exception)
         assert result.status.value == "processed", result.error
     assert await count(runtime, Lead) == 3  # the second batch merged into the first's
+
+
+async def test_a_row_that_cannot_be_stored_fails_alone_and_the_batch_commits(
+    client, api, make_form, token_for, webforms_state, monkeypatch, runtime
+):
+    """Storing itself fails for one submission (in its batch, then alone): that one
+    request fails as it did before batching, and the rest of its batch is committed."""
+    form = await make_form()
+    real_store = subs.store_submission
+    tries = []
+
+    async def store(session, form, **kw):
+        if kw["answers"].get("name") == "Сбой":
+            tries.append(1)
+            await session.execute(text("SELECT no_such_column FROM form_submissions"))
+        return await real_store(session, form, **kw)
+
+    monkeypatch.setattr(subs, "store_submission", store)
+    gate = Gate(monkeypatch)
+    first = await blocked_writer(client, token_for, gate)
+    tasks = [
+        await post(client, body(await token_for(), "+79160000801", name="Анна")),
+        await post(client, body(await token_for(), "+79160000802", name="Сбой")),
+        await post(client, body(await token_for(), "+79160000803", name="Олег")),
+    ]
+    await until(lambda: webforms_state.writer.pending == 3)
+    gate.opened.set()
+    answers = await asyncio.gather(first, *tasks, return_exceptions=True)
+    assert [getattr(r, "status_code", None) for r in answers] == [201, 201, None, 201]
+    assert "no_such_column" in str(answers[2])
+    assert len(tries) == 4  # in the batch and alone: each time, then again to keep it
+    subs_now = (await api.get(f"/forms/{form['id']}/submissions")).json()["items"]
+    assert sorted(s["answers"]["name"] for s in subs_now) == ["Анна", "Гость", "Олег"]
+    assert all(s["status"] == "processed" for s in subs_now)
