@@ -113,10 +113,16 @@ def bot() -> None:
         _fail("set FIRMA_TELEGRAM_BOT_TOKEN to run the bot")
 
     async def _run() -> None:
+        import gc
+
         telegram = BotRuntime.build(config, runtime.sessions, clock=runtime.clock)
         from firma.app import install_stop_button
 
         install_stop_button(runtime, telegram.dispatcher)
+        # As `firma serve` does: what start-up built lives as long as the process, and
+        # frozen it is not walked by every full collection (ms-long stalls per update).
+        gc.collect()
+        gc.freeze()
         try:
             await telegram.run_polling()
         finally:

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Messages per second the staff notifications may take of the bot's Telegram budget.
     telegram_send_rate: float = Field(default=25.0, gt=0, le=1000)
+    # Days the bot keeps its sent pushes and staff messages (bot/cleanup.py); at least 8,
+    # so a redelivered outbox event still finds the row that says it was sent.
+    telegram_keep_days: int = Field(default=30, ge=8, le=3650)
     sql_echo: bool = False
     # Payments, webhooks, feeds (channels/): README "Payments, webhooks, feeds and files".
     yookassa_shop_id: str | None = None

@@ -128,6 +128,7 @@ def build_reminder_sender(runtime: Runtime):
         bell=staff_bell(runtime),
         clock=runtime.clock,
         default_language=config.language,
+        keep_days=runtime.settings.telegram_keep_days,
     )
 
 

@@ -1,0 +1,31 @@
+"""Settings that reach the worker: FIRMA_TELEGRAM_KEEP_DAYS sets how long the bot keeps
+its sent pushes and staff messages, and a value too short to be safe is refused."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from firma.settings import Settings
+
+
+def test_keep_days_below_a_week_and_a_day_is_refused(monkeypatch):
+    monkeypatch.setenv("FIRMA_TELEGRAM_KEEP_DAYS", "3")
+    with pytest.raises(ValidationError, match="telegram_keep_days"):
+        Settings()
+
+
+async def test_the_staff_desk_keeps_what_the_setting_says(runtime):
+    from firma.worker import build_reminder_sender
+
+    runtime.settings = runtime.settings.model_copy(
+        update={"telegram_bot_token": "123:abc", "telegram_keep_days": 45}
+    )
+    desk = build_reminder_sender(runtime)
+    try:
+        assert desk is not None and desk.cleanup.keep == timedelta(days=45)
+    finally:
+        while runtime.closers:  # the bot session it opened; the engine stays the suite's
+            await runtime.closers.pop()()
