@@ -76,8 +76,9 @@ async def _employees(staff: Staff):
 async def customers_list(request: Request, staff: StaffDep) -> Response:
     query = request.query_params
     who, responsible_id = _who(staff, query)
-    q = (query.get("q") or "").strip()[:200]
-    tags_text = (query.get("tags") or "").strip()[:500]
+    # PostgreSQL text never holds NUL: a "%00" in the address would be a 500.
+    q = (query.get("q") or "").replace("\x00", "").strip()[:200]
+    tags_text = (query.get("tags") or "").replace("\x00", "").strip()[:500]
     try:
         tags = items(tags_text)[:10]
         offset = (page_number(query) - 1) * PER_PAGE

@@ -92,7 +92,7 @@ async def journal(request: Request, staff: StaffDep) -> Response:
         responsible_id=responsible_id,
         date_from=day_start(date_from, tz) if date_from else None,
         date_to=day_start(date_to + timedelta(days=1), tz) if date_to else None,
-        q=(query.get("q") or "")[:100] or None,
+        q=(query.get("q") or "").replace("\x00", "")[:100] or None,  # no NUL in PG text
         limit=page_number.per_page,
         # Past the capped count there is nothing to page to: a hostile ?page= cannot
         # make the database step over a million rows.
