@@ -10,6 +10,7 @@ query string for GET and POST alike; a POST's body is the file chunk.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
 import binascii
 import hashlib
@@ -133,19 +134,35 @@ def _take_open(path: Path, position: int) -> _OpenRead | None:
     now_s = time.monotonic()
     with _OPEN_LOCK:
         for key in [k for k, v in _OPEN.items() if now_s - v.at > _OPEN_TTL_S]:
-            _OPEN.pop(key).fh.close()
+            _close(_OPEN.pop(key))
         found = _OPEN.pop((str(path), position), None)
     if found is not None and found.stamp != _stamp(path):  # the file was sent anew
-        found.fh.close()
+        _close(found)
         return None
     return found
+
+
+def _close(reader: _OpenRead) -> None:
+    """End the parse here and now (libxml2's state freed by this thread, not left to
+    the garbage collector), then the file."""
+    reader.records.close()
+    reader.fh.close()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Readers a stopped exchange left open, ended before the interpreter tears down
+    (libxml2's state freed by its garbage collector then has crashed the process)."""
+    with _OPEN_LOCK:
+        while _OPEN:
+            _close(_OPEN.popitem()[1])
 
 
 def _keep_open(path: Path, position: int, reader: _OpenRead) -> None:
     reader.at = time.monotonic()
     with _OPEN_LOCK:
         while len(_OPEN) >= _OPEN_MAX:
-            _OPEN.pop(next(iter(_OPEN))).fh.close()
+            _close(_OPEN.pop(next(iter(_OPEN))))
         _OPEN[(str(path), position)] = reader
 
 
@@ -175,10 +192,10 @@ def read_window(
                 record.image = media_url + record.image.replace("\\", "/")
             items.append(record)
     except BaseException:
-        reader.fh.close()
+        _close(reader)
         raise
     if done:
-        reader.fh.close()
+        _close(reader)
     else:
         _keep_open(path, position + len(items), reader)
     return reader.headers + items, len(items), done

@@ -285,3 +285,13 @@ def test_a_step_goes_on_from_where_the_last_one_left_the_file(tmp_path):
     path.write_bytes(catalog("p1|Стол", "p2|Стул"))  # 1C sent another file meanwhile
     records, count, done = read_window(path, 100, 100, "/m/")
     assert (count, done) == (0, True)  # the new file has two products: none after 100
+
+
+def test_readers_left_open_are_ended_before_the_process_exits(tmp_path):
+    path = tmp_path / "import.xml"
+    path.write_bytes(fixture(exchange_fixtures.NESTED))
+    read_window(path, 0, 100, "/m/")  # 1C stops here: the reader stays open
+    (reader,) = [v for k, v in onec_module._OPEN.items() if k[0] == str(path)]
+    onec_module._close_all()
+    assert not onec_module._OPEN and reader.fh.closed
+    assert next(reader.records, None) is None  # the parse itself ended, not only the file
