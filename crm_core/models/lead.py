@@ -49,6 +49,18 @@ class Lead(Base):
             "state_id",
             "created_at",
         ),
+        # A name search (ILIKE '%text%' over name OR company) on PostgreSQL: pg_trgm GIN
+        # indexes (migration 0009). SQLite has no such index: it scans, as before.
+        *(
+            Index(
+                f"ix_leads_{column}_trgm",
+                column,
+                postgresql_using="gin",
+                postgresql_ops={column: "gin_trgm_ops"},
+                info={"postgresql_only": True},
+            ).ddl_if(dialect="postgresql")
+            for column in ("name", "company")
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

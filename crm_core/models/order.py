@@ -49,6 +49,8 @@ class Order(Base):
         Index("ix_orders_state_date_id", "state_id", "date", "id"),
         Index("ix_orders_kind_date", "kind_id", "date", "state_id", "total"),
         Index("ix_orders_customer_date", "customer_id", "date"),
+        # The journal sorted by amount (crm_core/orders/journal.py).
+        Index("ix_orders_total_id", "total", "id"),
         Index("ix_orders_responsible_date", "responsible_id", "date"),
         # The indicator filters walk it newest first; due_at and the amounts ride along
         # so "late and not done" is decided in the index (the capped count reads no rows).

@@ -22,7 +22,7 @@ from crm_core.customers.service import get_customer, list_customers
 from crm_core.employees.service import list_employees
 from crm_core.errors import Conflict, ValidationFailed
 from crm_core.models import OrderIndicator
-from crm_core.orders.journal import COUNT_CAP, journal_names
+from crm_core.orders.journal import COUNT_CAP, JOURNAL_SORTS, journal_names
 from crm_core.orders.kinds import list_order_kinds
 from crm_core.orders.service import create_order, indicator_of, list_orders
 from crm_core.orders.service import paid_percent as paid_of
@@ -36,7 +36,7 @@ INDICATORS = {
     "closed": N_("Closed"),
     "cancelled": N_("Cancelled"),
 }
-SORTS = ("-date", "date")
+SORTS = JOURNAL_SORTS
 
 
 def pictograms(staff, order, at) -> dict[str, Any]:
@@ -97,7 +97,8 @@ async def journal(request: Request, staff: StaffDep) -> Response:
         # Past the capped count there is nothing to page to: a hostile ?page= cannot
         # make the database step over a million rows.
         offset=min(page_number.offset, COUNT_CAP),
-        newest_first=sort == "-date",
+        newest_first=sort != "date",
+        sort=sort,
     )
     customers, employees = await journal_names(staff.session, items)
     staff_list, _total = await list_employees(staff.session, limit=500, active=True)

@@ -405,3 +405,44 @@ async def test_refund_refusals(office, uow):
             await s.scalars(select(Payment).where(Payment.order_id == order.id, Payment.amount < 0))
         )
     assert [p.amount for p in refunds] == [Decimal("-10.00")]
+
+
+def _journal_ids(html: str) -> list[int]:
+    return [int(i) for i in re.findall(r'data-order-id="(\d+)"', html)]
+
+
+async def test_journal_sorts_by_amount_customer_and_date(office, uow):
+    async with uow() as s:
+        bella = await make_buyer(s, name="Белла")
+        anna = await make_buyer(s, name="Анна")
+        vera = await make_buyer(s, name="Вера")
+        b1 = await make_order(s, customer=bella, total="300.00")
+        a1 = await make_order(s, customer=anna, total="100.00")
+        v1 = await make_order(s, customer=vera, total="200.00")
+        a2 = await make_order(s, customer=anna, total="500.00")
+    newest = [a2.id, v1.id, a1.id, b1.id]  # same date: ties go by id, newest first
+    assert _journal_ids((await office.get("/office/orders")).text) == newest
+    assert _journal_ids((await office.get("/office/orders?sort=date")).text) == newest[::-1]
+    r = await office.get("/office/orders?sort=amount")
+    assert _journal_ids(r.text) == [a1.id, v1.id, b1.id, a2.id]
+    assert _journal_ids((await office.get("/office/orders?sort=-amount")).text) == [
+        a2.id,
+        b1.id,
+        v1.id,
+        a1.id,
+    ]
+    # By customer name; one customer's orders newest first.
+    r = await office.get("/office/orders?sort=customer")
+    assert _journal_ids(r.text) == [a2.id, a1.id, b1.id, v1.id]
+    r = await office.get("/office/orders?sort=-customer")
+    assert _journal_ids(r.text) == [v1.id, b1.id, a2.id, a1.id]
+    # The header links toggle the direction and keep the filters.
+    r = await office.get("/office/orders?sort=amount&indicator=on_time")
+    assert "sort=-amount" in r.text and "indicator=on_time" in r.text
+    assert 'aria-sort="ascending"' in r.text
+    # Sorting and filtering together; an unknown sort falls back to newest first.
+    r = await office.get(f"/office/orders?sort=-amount&q={a1.number}")
+    assert _journal_ids(r.text) == [a1.id]
+    for hostile in ("amount;drop", "-customer--", "%00", "total"):
+        r = await office.get("/office/orders", params={"sort": hostile})
+        assert r.status_code == 200 and _journal_ids(r.text) == newest, hostile
