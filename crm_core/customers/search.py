@@ -66,7 +66,7 @@ def customer_filters(
     kind: CustomerKind | None,
 ) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
-    text = (q or "").strip()
+    text = (q or "").replace("\x00", "").strip()  # PostgreSQL text never holds NUL
     if text:
         options = []
         if not looks_like_contact(text):  # a phone or an email is never a name: skip the scan

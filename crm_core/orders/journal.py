@@ -102,7 +102,8 @@ async def list_orders(
         conditions.append(Order.date >= date_from)
     if date_to is not None:
         conditions.append(Order.date < date_to)
-    if q and q.strip():
+    q = (q or "").replace("\x00", "")  # PostgreSQL text never holds NUL
+    if q.strip():
         text = q.strip()
         numbers = [text]
         if text.isdigit() and len(text) <= 6:
