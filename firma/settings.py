@@ -170,4 +170,5 @@ class Settings(BaseSettings):
             public_url=self.public_url or f"http://{self.host}:{self.port}",
             timezone=self.timezone,
             language=self.language,
+            redis_url=self.redis_url,  # one campaign rate for every worker
         )

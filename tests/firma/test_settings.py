@@ -29,3 +29,8 @@ async def test_the_staff_desk_keeps_what_the_setting_says(runtime):
     finally:
         while runtime.closers:  # the bot session it opened; the engine stays the suite's
             await runtime.closers.pop()()
+
+
+def test_campaign_workers_share_the_rate_through_the_configured_redis():
+    settings = Settings(redis_url="redis://127.0.0.1:6379/3")
+    assert settings.messaging().redis_url == "redis://127.0.0.1:6379/3"
