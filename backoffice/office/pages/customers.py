@@ -305,6 +305,17 @@ async def _person_refused(
     return await _card(staff, cid, errors=errors, values=values, status_code=422)
 
 
+def _person_fields(values: dict[str, str], prefix: str) -> dict:
+    """A contact-person form's values as the core service's keywords."""
+    return {
+        "name": values[prefix + "name"],
+        "position": values[prefix + "position"] or None,
+        "comment": values[prefix + "comment"] or None,
+        "phones": items(values[prefix + "phones"]),
+        "emails": items(values[prefix + "emails"]),
+    }
+
+
 @router.post("/customers/{customer_id}/persons")
 async def add_person(request: Request, customer_id: str, staff: StaffDep) -> Response:
     """A contact person of the customer, with their own phones and emails."""
@@ -314,15 +325,7 @@ async def add_person(request: Request, customer_id: str, staff: StaffDep) -> Res
     values = _person_values(data, prefix)
     try:
         async with staff.attempt():
-            await create_contact_person(
-                staff.session,
-                cid,
-                name=values[prefix + "name"],
-                position=values[prefix + "position"] or None,
-                comment=values[prefix + "comment"] or None,
-                phones=items(values[prefix + "phones"]),
-                emails=items(values[prefix + "emails"]),
-            )
+            await create_contact_person(staff.session, cid, **_person_fields(values, prefix))
     except ValidationFailed as exc:
         return await _person_refused(staff, cid, prefix, values, exc)
     return RedirectResponse(f"/office/customers/{cid}?done=person#persons", status_code=303)
@@ -339,16 +342,7 @@ async def edit_person(
     values = _person_values(data, prefix)
     try:
         async with staff.attempt():
-            await update_contact_person(
-                staff.session,
-                cid,
-                pid,
-                name=values[prefix + "name"],
-                position=values[prefix + "position"] or None,
-                comment=values[prefix + "comment"] or None,
-                phones=items(values[prefix + "phones"]),
-                emails=items(values[prefix + "emails"]),
-            )
+            await update_contact_person(staff.session, cid, pid, **_person_fields(values, prefix))
     except ValidationFailed as exc:
         return await _person_refused(staff, cid, prefix, values, exc)
     return RedirectResponse(f"/office/customers/{cid}?done=person#persons", status_code=303)
