@@ -21,7 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.catalog.groups import create_price_kind
 from crm_core.context import now
-from crm_core.exchange.batches import apply_offers, store_properties, upsert_products
+from crm_core.exchange.batches import (
+    apply_offers,
+    plan_each_batch,
+    store_properties,
+    upsert_products,
+)
 from crm_core.exchange.records import (
     CatalogHeader,
     GroupRecord,
@@ -49,6 +54,7 @@ async def import_catalog_step(
 ) -> StepResult:
     """Import up to ``step`` products/offers after the first ``position`` ones."""
     result = StepResult(done=False, position=position)
+    await plan_each_batch(session)
     groups_seen: list[GroupRecord] = []
     price_types: list[PriceTypeRecord] = []
     group_ids: dict[str, int] | None = None
