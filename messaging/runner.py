@@ -12,8 +12,13 @@ Nothing lost, nothing doubled:
   and recipient), so the receiver can drop the copy.
 - A row marked sent is never claimed again.
 - A claim is about one second of sending, and between sends the worker re-reads the
-  campaign's state every quarter second: pause and cancel take effect within a
-  second; claimed rows not yet sent go back to pending.
+  campaign's state every quarter second (while one sender reads it, the others hand
+  nothing on): pause and cancel take effect within a second; claimed rows not yet
+  sent go back to pending.
+- A cancel settles every row: pending ones are skipped at once; claimed ones not yet
+  handed to the transport are skipped when the worker sees the cancel; one in flight
+  ends sent or failed by the server's answer, or skipped where it would have been
+  retried; a dead worker's claims end skipped when their lease runs out.
 """
 
 from __future__ import annotations
@@ -71,24 +76,45 @@ __all__ = ["CampaignRunner", "campaign_message_id", "create_campaign_runner"]
 
 # Campaigns whose rows may be left in ``sending`` by a dead worker: a finished one has
 # none (it finishes only once no row is pending or sending), nor has one not started.
-_MAY_HOLD_CLAIMS = (CampaignState.SENDING, CampaignState.PAUSED, CampaignState.CANCELLED)
+_RESUMABLE = (CampaignState.SENDING, CampaignState.PAUSED)
+CANCELLED_DETAIL = "campaign cancelled"
 
 
-def recover_lost_claims(claimed_before: datetime):
-    """Rows whose worker died mid-send (the lease ran out) go back to pending.
+def recover_lost_claims(claimed_before: datetime) -> tuple:
+    """Rows whose worker died mid-send (the lease ran out) go back to pending — or,
+    in a cancelled campaign, end skipped, as do its pending rows (one a worker
+    recorded as "retry later" while the cancel was committing). A cancelled
+    campaign's rows thus all settle, and none is sent after the cancel.
 
     Looked up per campaign that may hold such rows, through the claim index
     (campaign_id, status, id), rather than by a scan of every delivery row ever
     written (measured in bench/README.md: the scan grows with the firm's history)."""
-    live = select(Campaign.id).where(Campaign.state.in_(_MAY_HOLD_CLAIMS))
+    live = select(Campaign.id).where(Campaign.state.in_(_RESUMABLE))
+    cancelled = select(Campaign.id).where(Campaign.state == CampaignState.CANCELLED)
+    lost = and_(Delivery.status == D.SENDING, Delivery.claimed_at < claimed_before)
     return (
         update(Delivery)
+        .where(Delivery.campaign_id.in_(live.scalar_subquery()), lost)
+        .values(status=D.PENDING),
+        update(Delivery)
         .where(
-            Delivery.campaign_id.in_(live.scalar_subquery()),
-            Delivery.status == D.SENDING,
-            Delivery.claimed_at < claimed_before,
+            Delivery.campaign_id.in_(cancelled.scalar_subquery()),
+            Delivery.status.in_([D.PENDING, D.SENDING]),
+            or_(Delivery.status == D.PENDING, lost),
         )
-        .values(status=D.PENDING)
+        .values(status=D.SKIPPED, claimed_at=None, retry_at=None, detail=CANCELLED_DETAIL),
+    )
+
+
+def _settle_cancelled(ids: list[int]):
+    """Of these pending rows, those of a cancelled campaign end skipped."""
+    cancelled = exists().where(
+        Campaign.id == Delivery.campaign_id, Campaign.state == CampaignState.CANCELLED
+    )
+    return (
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.status == D.PENDING, cancelled)
+        .values(status=D.SKIPPED, claimed_at=None, retry_at=None, detail=CANCELLED_DETAIL)
     )
 
 
@@ -105,6 +131,9 @@ class _Batch:
         self.checked_at = 0.0
         self.deadline = 0.0
         self.refill = asyncio.Lock()
+        # Held by the sender re-reading the campaign's state: the others hand nothing
+        # on to the transport until it has answered (a cancel seen stops them all).
+        self.looking = asyncio.Lock()
 
 
 class CampaignRunner:
@@ -173,7 +202,8 @@ class CampaignRunner:
             )
             for campaign_id in list(due):
                 await begin_sending(session, campaign_id)
-            await session.execute(recover_lost_claims(at - self.lease))
+            for statement in recover_lost_claims(at - self.lease):
+                await session.execute(statement)
             sending = (
                 await session.execute(
                     select(Campaign.id, Campaign.channel).where(
@@ -334,10 +364,12 @@ class CampaignRunner:
                 if not batch.rows:
                     return
             await pacer.wait()
-            if self.timer.monotonic() - batch.checked_at >= STATE_CHECK:
-                batch.checked_at = self.timer.monotonic()
-                if not await self._still_sending(campaign.id):
-                    batch.stopped = True
+            if batch.looking.locked() or self._state_due(batch):
+                async with batch.looking:
+                    if self._state_due(batch):
+                        batch.checked_at = self.timer.monotonic()
+                        if not await self._still_sending(campaign.id):
+                            batch.stopped = True
             batch.stopped = batch.stopped or campaign.id in self._halted
             if batch.stopped:
                 return
@@ -348,6 +380,9 @@ class CampaignRunner:
             await self._record(row, result, campaign.id)
             if len(batch.rows) <= self.concurrency:
                 await self._refill(batch, ahead=True)
+
+    def _state_due(self, batch: _Batch) -> bool:
+        return self.timer.monotonic() - batch.checked_at >= STATE_CHECK
 
     async def _deliver(self, batch: _Batch, pacer: Rate, row, context) -> SendResult:
         campaign = batch.campaign
@@ -383,7 +418,7 @@ class CampaignRunner:
             await session.execute(
                 update(Delivery)
                 .where(Delivery.id.in_(ids), Delivery.status == D.SENDING, cancelled)
-                .values(status=D.SKIPPED, claimed_at=None, detail="campaign cancelled")
+                .values(status=D.SKIPPED, claimed_at=None, detail=CANCELLED_DETAIL)
             )
             await session.execute(
                 update(Delivery)
@@ -461,6 +496,9 @@ class CampaignRunner:
                 ),
                 values,
             )
+            waiting = [e["b_id"] for e in values if e["b_status"] == D.PENDING.value]
+            if waiting:  # to be retried — unless the campaign was cancelled meanwhile
+                await session.execute(_settle_cancelled(waiting))
             channels = {}
             if bad:
                 channels = dict(
