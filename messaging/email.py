@@ -14,13 +14,14 @@ from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from email.utils import format_datetime, getaddresses, make_msgid
+from email.utils import getaddresses, make_msgid
+from functools import lru_cache
 
 import aiosmtplib
 import dkim
 
 from messaging.config import DkimConfig, MessagingConfig, SmtpConfig
-from messaging.mime import address_header, header, render_mime
+from messaging.mime import address_header, date_header, header, render_mime
 from messaging.outcome import SendResult
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class OutgoingEmail:
     attachments: list[Attachment] = field(default_factory=list)
 
 
+@lru_cache(maxsize=64)
 def mail_domain(mail_from: str) -> str:
     addresses = getaddresses([mail_from])
     address = addresses[0][1] if addresses else ""
@@ -62,7 +64,7 @@ def render_email(
         lines.append(address_header("Reply-To", reply_to))
     lines += [
         header("Subject", email.subject),
-        header("Date", format_datetime(at or datetime.now(UTC))),
+        date_header(at or datetime.now(UTC)),
         header("Message-ID", message_id),
     ]
     lines += [header(name, value) for name, value in email.headers.items()]

@@ -8,12 +8,23 @@ RFC 2047 encoded words; CRLF line ends throughout (what SMTP and DKIM want)."""
 from __future__ import annotations
 
 import base64
+import binascii
+import re
 import secrets
 from collections.abc import Iterable
+from datetime import datetime
 from email.header import Header
-from email.utils import formataddr, getaddresses
+from email.utils import format_datetime, formataddr, getaddresses
+from functools import lru_cache
 
 CRLF = "\r\n"
+# A bare address of dot-separated atoms (RFC 5322 dot-atom@dot-atom): written as it
+# is, which is what parsing and re-formatting it would give, without the parse.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_BARE_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+_WORD = "=?utf-8?b?{}?="
+_WORD_CHROME = len(_WORD) - 2
+_LINE = 76  # RFC 2047: an encoded word ≤ 75 characters, a line of them ≤ 76
 
 
 def _clean(value: str) -> str:
@@ -21,22 +32,68 @@ def _clean(value: str) -> str:
     return " ".join(str(value).replace("\r", " ").replace("\n", " ").split())
 
 
+def _encoded_words(value: str, room: int) -> list[str]:
+    """``value`` as base64 encoded words of whole characters, the first fitting in
+    ``room`` characters and the rest in a folded line each (RFC 2047)."""
+    words: list[str] = []
+    chunk, size = [], 0
+    limit = (room - _WORD_CHROME) // 4 * 3  # bytes whose base64 fits the room
+    for char in value:
+        n = len(char.encode("utf-8"))
+        if chunk and size + n > limit:
+            words.append(_WORD.format(base64.b64encode("".join(chunk).encode()).decode()))
+            chunk, size = [], 0
+            limit = (_LINE - 1 - _WORD_CHROME) // 4 * 3
+        chunk.append(char)
+        size += n
+    words.append(_WORD.format(base64.b64encode("".join(chunk).encode()).decode()))
+    return words
+
+
 def header(name: str, value: str) -> str:
+    """One header line; a value that is not ASCII (or too long) as RFC 2047 encoded
+    words, folded, decoding to the same text as the email package's encoding."""
     value = _clean(value)
     if value.isascii() and len(name) + len(value) < 900:
         return f"{name}: {value}"
-    encoded = Header(value, "utf-8", header_name=name).encode(linesep=CRLF)
-    return f"{name}: {encoded}"
+    if value.isascii():  # a very long ASCII value: folded at its spaces
+        return f"{name}: {Header(value, 'utf-8', header_name=name).encode(linesep=CRLF)}"
+    return f"{name}: " + f"{CRLF} ".join(_encoded_words(value, _LINE - len(name) - 2))
+
+
+@lru_cache(maxsize=256)
+def _formatted_addresses(value: str) -> str:
+    parts = [formataddr(pair, charset="utf-8") for pair in getaddresses([value])]
+    return ", ".join(p for p in parts if p)
 
 
 def address_header(name: str, value: str) -> str:
     """``Name <addr>`` with the display name encoded when it is not ASCII."""
-    parts = [formataddr(pair, charset="utf-8") for pair in getaddresses([_clean(value)])]
-    return f"{name}: {', '.join(p for p in parts if p)}"
+    value = _clean(value)
+    if _BARE_ADDRESS.fullmatch(value):
+        return f"{name}: {value}"
+    return f"{name}: {_formatted_addresses(value)}"
+
+
+@lru_cache(maxsize=4)
+def _date(seconds: int, tzinfo) -> str:
+    return format_datetime(datetime.fromtimestamp(seconds, tzinfo))
+
+
+def date_header(at) -> str:
+    """``Date:`` (to the second, formatted once per second: a campaign sends many)."""
+    if at.tzinfo is None:
+        return f"Date: {format_datetime(at)}"
+    return f"Date: {_date(int(at.timestamp()), at.tzinfo)}"
 
 
 def _base64(data: bytes) -> str:
-    return base64.encodebytes(data).decode("ascii").replace("\n", CRLF)
+    # What base64.encodebytes gives (lines of 76), with CRLF line ends.
+    if not data:
+        return ""
+    encoded = binascii.b2a_base64(data, newline=False).decode("ascii")
+    lines = [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
+    return CRLF.join(lines) + CRLF
 
 
 def _text_part(text: str, subtype: str) -> str:
