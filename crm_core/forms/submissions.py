@@ -29,9 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_core.context import now
 from crm_core.customers.contacts import Pair, normalize_contacts
 from crm_core.errors import ValidationFailed
-from crm_core.forms.registration import apply_marketing, plan_registration, responsible_for
-from crm_core.leads.intake import _lock_contacts  # the intake's own lock order
-from crm_core.leads.service import intake_lead
+from crm_core.forms.registration import (
+    active_managers,
+    apply_marketing,
+    plan_registration,
+    responsible_for,
+)
+from crm_core.leads.intake import IntakeResult, lock_contacts
+from crm_core.leads.service import intake_lead, intake_leads
 from crm_core.models import Form, FormPurpose, FormSubmission, LeadSource, SubmissionStatus
 from crm_core.outbox import emit
 
@@ -156,24 +161,20 @@ async def _by_key(session: AsyncSession, form_id: int, key: str) -> Stored | Non
     return None if row is None else Stored(row[0], row[1], False, *row[2:])
 
 
-async def _process(
-    session: AsyncSession,
+def _lead_request(
     form: Form,
     *,
     submission_id: int,
     answers: dict[str, Any],
     meta: dict[str, Any],
-    marketing_consent: bool,
-    timezone: str,
-    managers: list[int] | None = None,
-) -> Outcome:
-    """Create or merge the lead, plan a registration, apply the marketing consent."""
+    responsible_id: int | None,
+) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """The intake's keywords for a submission, and its answers by field type."""
     fields = {f["name"]: f for f in form.fields}
     by_type: dict[str, list[Any]] = {}
     for name, value in answers.items():
         if name in fields:
             by_type.setdefault(fields[name]["type"], []).append(value)
-    responsible_id = await responsible_for(session, form, submission_id, managers)
     data = {
         "form_id": form.id,
         "form": form.slug,
@@ -182,18 +183,33 @@ async def _process(
         "answers": answers,
         **{k: v for k, v in meta.items() if not k.startswith("utm_") and k != "lang"},
     }
-    result = await intake_lead(
-        session,
-        name=" ".join(by_type.get("name", [])) or None,
-        phones=by_type.get("phone", []),
-        emails=by_type.get("email", []),
-        source=LeadSource.WEB_FORM,
-        source_detail=form.title,
-        comment="\n\n".join(by_type.get("textarea", [])) or None,
-        responsible_id=responsible_id,
-        data=data,
+    request = {
+        "name": " ".join(by_type.get("name", [])) or None,
+        "phones": by_type.get("phone", []),
+        "emails": by_type.get("email", []),
+        "source": LeadSource.WEB_FORM,
+        "source_detail": form.title,
+        "comment": "\n\n".join(by_type.get("textarea", [])) or None,
+        "responsible_id": responsible_id,
+        "data": data,
         **{k: v for k, v in meta.items() if k.startswith("utm_")},
-    )
+    }
+    return request, by_type
+
+
+async def _after_intake(
+    session: AsyncSession,
+    form: Form,
+    result: IntakeResult,
+    *,
+    submission_id: int,
+    answers: dict[str, Any],
+    by_type: dict[str, list[Any]],
+    responsible_id: int | None,
+    marketing_consent: bool,
+    timezone: str,
+) -> Outcome:
+    """Plan a registration, apply the marketing consent."""
     lead_id = result.lead.id if result.lead else None
     customer_id = result.customer.id if result.customer else None
     event_id = None
@@ -214,6 +230,36 @@ async def _process(
         await apply_marketing(session, customer_id, form.id, submission_id)
         applied = True
     return Outcome(lead_id, customer_id, event_id, applied)
+
+
+async def _process(
+    session: AsyncSession,
+    form: Form,
+    *,
+    submission_id: int,
+    answers: dict[str, Any],
+    meta: dict[str, Any],
+    marketing_consent: bool,
+    timezone: str,
+    managers: list[int] | None = None,
+) -> Outcome:
+    """Create or merge the lead, plan a registration, apply the marketing consent."""
+    responsible_id = await responsible_for(session, form, submission_id, managers)
+    request, by_type = _lead_request(
+        form, submission_id=submission_id, answers=answers, meta=meta, responsible_id=responsible_id
+    )
+    result = await intake_lead(session, **request)
+    return await _after_intake(
+        session,
+        form,
+        result,
+        submission_id=submission_id,
+        answers=answers,
+        by_type=by_type,
+        responsible_id=responsible_id,
+        marketing_consent=marketing_consent,
+        timezone=timezone,
+    )
 
 
 def _recorded(at, submission_id: int, outcome: Outcome) -> dict[str, Any]:
@@ -363,30 +409,70 @@ def _contact_pairs(item: Incoming) -> list[Pair]:
         return []
 
 
-async def receive_submissions(
-    session: AsyncSession, items: Sequence[Incoming], *, timezone: str = "Europe/Moscow"
-) -> list[Stored | Exception]:
-    """Many submissions in the caller's one transaction (the forms' group commit),
-    each in its own savepoint, so one that fails spoils none of the others: its raw
-    row is stored again on its own, ``failed`` with the error, for a worker's retry.
-    An item whose row cannot be stored at all gets its exception in the result (the
-    caller may try it alone). The processed rows' outcomes are written at the end in
-    one ``executemany``. The caller commits once, then answers every visitor.
+async def _receive_together(
+    session: AsyncSession, items: Sequence[Incoming], timezone: str
+) -> tuple[list[Stored], list[dict[str, Any]]]:
+    """The batch's way: every raw row, then ONE batch intake for the fresh ones, then
+    their registrations and consents; each with the outcome one by one would give."""
+    stored = [await _store(session, item) for item in items]
+    todo: list[tuple[int, dict[str, list[Any]], int | None]] = []
+    requests: list[dict[str, Any]] = []
+    managers: list[int] | None = None
+    for i, (item, row) in enumerate(zip(items, stored, strict=True)):
+        if not (row.fresh and row.status is SubmissionStatus.RECEIVED):
+            continue
+        turns = item.managers
+        if turns is None and not item.form.responsible_id:
+            managers = managers if managers is not None else await active_managers(session)
+            turns = managers
+        responsible_id = await responsible_for(session, item.form, row.id, turns)
+        request, by_type = _lead_request(
+            item.form,
+            submission_id=row.id,
+            answers=item.answers,
+            meta=item.meta,
+            responsible_id=responsible_id,
+        )
+        todo.append((i, by_type, responsible_id))
+        requests.append(request)
+    # (The caller locked every contact of the batch, before its raw rows.)
+    results = await intake_leads(session, requests, contacts_locked=True)
+    deferred: list[dict[str, Any]] = []
+    for (i, by_type, responsible_id), result in zip(todo, results, strict=True):
+        item, row = items[i], stored[i]
+        outcome = await _after_intake(
+            session,
+            item.form,
+            result,
+            submission_id=row.id,
+            answers=item.answers,
+            by_type=by_type,
+            responsible_id=responsible_id,
+            marketing_consent=item.marketing_consent
+            and item.form.marketing_consent_text_id is not None,
+            timezone=timezone,
+        )
+        deferred.append(_recorded(now(session), row.id, outcome))
+        stored[i] = Stored(
+            row.id,
+            SubmissionStatus.PROCESSED,
+            True,
+            None,
+            outcome.lead_id,
+            outcome.customer_id,
+            outcome.event_id,
+        )
+    return stored, deferred
 
-    On PostgreSQL the contacts of the whole batch are locked first, in one sorted
-    statement (the intake's own locks are then taken again, already held), and the
-    rows go in by idempotency key: two batches, or a batch and any other intake,
-    take their locks in one order and never deadlock."""
-    if len(items) > 1 and session.get_bind().dialect.name == "postgresql":
-        # (One item: the intake's own lock is the same. SQLite: one writer anyway.)
-        pairs = sorted({p for item in items for p in _contact_pairs(item)})
-        if pairs:
-            await _lock_contacts(session, pairs)
-    order = sorted(range(len(items)), key=lambda i: items[i].idempotency_key or "")
-    results: list[Stored | Exception] = [AssertionError("not reached")] * len(items)
+
+async def _receive_one_by_one(
+    session: AsyncSession, items: Sequence[Incoming], timezone: str
+) -> tuple[list[Stored | Exception], list[dict[str, Any]]]:
+    """Each submission in its own savepoint: one that fails is stored again, failed."""
+    results: list[Stored | Exception] = []
     deferred: list[dict[str, Any]] = []  # the processed rows' outcomes, one executemany
-    for i in order:
-        item, mark = items[i], len(deferred)
+    for item in items:
+        mark = len(deferred)
         try:
             async with session.begin_nested():
                 stored = await _store(session, item)
@@ -402,17 +488,58 @@ async def receive_submissions(
                         stored = await _keep_failed(session, stored, exc)
             except Exception as again:
                 log.exception("form submission could not be stored in its batch")
-                results[i] = again
+                results.append(again)
                 continue
-        results[i] = stored
+        results.append(stored)
+    return results, deferred
+
+
+async def receive_submissions(
+    session: AsyncSession, items: Sequence[Incoming], *, timezone: str = "Europe/Moscow"
+) -> list[Stored | Exception]:
+    """Many submissions in the caller's one transaction (the forms' group commit), each
+    with the outcome it would have alone, in that order (by idempotency key). The
+    caller commits once, then answers every visitor.
+
+    The batch goes together first, in one savepoint: its raw rows, one batch intake
+    (``intake_leads``: a fixed number of statements for the batch), and the outcomes in
+    one ``executemany``. If anything in it fails, that savepoint is rolled back and
+    each submission goes in its own savepoint, so one that fails spoils none of the
+    others: its raw row is stored again on its own, ``failed`` with the error, for a
+    worker's retry. An item whose row cannot be stored at all gets its exception in the
+    result (the caller may try it alone).
+
+    On PostgreSQL the contacts of the whole batch are locked first, in one sorted
+    statement, and the rows go in by idempotency key: two batches, or a batch and any
+    other intake, take their locks in one order and never deadlock."""
+    if len(items) > 1 and session.get_bind().dialect.name == "postgresql":
+        # (One item: the intake's own lock is the same. SQLite: one writer anyway.)
+        pairs = sorted({p for item in items for p in _contact_pairs(item)})
+        if pairs:
+            await lock_contacts(session, pairs)
+    order = sorted(range(len(items)), key=lambda i: items[i].idempotency_key or "")
+    ordered = [items[i] for i in order]
+    done: list[Stored | Exception] | None = None
+    if len(items) > 1:
+        try:
+            async with session.begin_nested():
+                together, deferred = await _receive_together(session, ordered, timezone)
+            done = list(together)
+        except Exception:
+            log.warning("a batch of %d submissions failed together", len(items), exc_info=True)
+    if done is None:
+        done, deferred = await _receive_one_by_one(session, ordered, timezone)
+    results: list[Stored | Exception] = [AssertionError("not reached")] * len(items)
+    for position, i in enumerate(order):
+        results[i] = done[position]
     if deferred:
         await session.flush()
         await session.execute(_RECORD, deferred)
         # A repeat of a key first seen in this batch read the row before its outcome.
-        done = {r.id: r for r in results if isinstance(r, Stored) and r.fresh}
+        fresh = {r.id: r for r in results if isinstance(r, Stored) and r.fresh}
         results = [
-            dataclasses.replace(done[r.id], fresh=False)
-            if isinstance(r, Stored) and not r.fresh and r.id in done
+            dataclasses.replace(fresh[r.id], fresh=False)
+            if isinstance(r, Stored) and not r.fresh and r.id in fresh
             else r
             for r in results
         ]

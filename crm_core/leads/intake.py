@@ -146,9 +146,13 @@ def build_input(
     )
 
 
-async def _lock_contacts(session: AsyncSession, pairs: list[Pair]) -> None:
+async def lock_contacts(session: AsyncSession, pairs: Iterable[Pair]) -> None:
     """On PostgreSQL, serialise concurrent requests carrying the same contact, so two
-    simultaneous submissions make one lead, not two (SQLite writers queue anyway)."""
+    simultaneous submissions make one lead, not two (SQLite writers queue anyway).
+
+    A caller that writes more than the intake in its transaction (the forms' batch)
+    takes the locks first, for all its contacts at once: locks are always taken in one
+    sorted statement, so two such callers never deadlock."""
     if session.bind.dialect.name != "postgresql":
         return
     keys = sorted(
@@ -228,15 +232,10 @@ def _merged_payload(item: LeadInput, lead_id: int | None, customer_id: int | Non
     }
 
 
-async def _merge_into_lead(
-    session: AsyncSession, item: LeadInput, lead: Lead, owners: list[Owner], *, quiet: bool
-) -> bool:
-    """Add what the request brings to the lead; whether anything changed."""
-    lead_id = lead.id
-    had = {(o.kind, o.value) for o in owners if o.lead_id == lead_id}
-    new_pairs = [p for p in item.contacts.pairs() if p not in had]
-    await insert_contacts(session, new_pairs, at=now(session), lead_id=lead_id)
-    changed = bool(new_pairs)
+def fill_lead(item: LeadInput, lead: Lead, *, new_contacts: bool, quiet: bool) -> tuple[bool, bool]:
+    """Add what the request brings to the lead (its new contacts are the caller's):
+    whether anything changed, and whether it gave the lead its responsible."""
+    changed = new_contacts
     # Fill what the lead lacks; never overwrite what a manager already wrote.
     fill = {"name": item.name, "company": item.company, "legal_name": item.legal_name}
     fill |= {"telegram_username": item.telegram_username, **item.utm}
@@ -248,46 +247,29 @@ async def _merge_into_lead(
     if item.comment and not (quiet and lead.comment and item.comment in lead.comment):
         lead.comment = f"{lead.comment}\n\n{item.comment}" if lead.comment else item.comment
         changed = True
+    assigned = False
     if item.responsible_id and lead.responsible_id is None:
         lead.responsible_id = item.responsible_id
-        changed = True
-        if not quiet:
-            emit(
-                session,
-                "lead.assigned",
-                {"lead_id": lead_id, "responsible_id": item.responsible_id},
-            )
-    if quiet:  # an import: no incoming contact to record, nobody to wake
-        if changed:
-            lead.updated_at = now(session)
-        return changed
-    lead.updated_at = now(session)
+        changed = assigned = True
+    return changed, assigned
+
+
+def announce_merge(session: AsyncSession, item: LeadInput, lead_id: int, *, assigned: bool) -> None:
+    """A request merged into an open lead: its incoming event and the outbox rows."""
+    if assigned:
+        emit(session, "lead.assigned", {"lead_id": lead_id, "responsible_id": item.responsible_id})
     _incoming_event(session, item, lead_id=lead_id, customer_id=None, repeated=True)
     emit(session, "lead.merged", _merged_payload(item, lead_id, None))
-    return True
 
 
-async def _merge_into_customer(
-    session: AsyncSession, item: LeadInput, customer_id: int, owners: list[Owner], *, quiet: bool
-) -> tuple[Customer, bool]:
-    customer = await session.get(Customer, customer_id)
-    assert customer is not None
-    had = {(o.kind, o.value) for o in owners if o.customer_id == customer_id}
-    new_pairs = [p for p in item.contacts.pairs() if p not in had]
-    await insert_contacts(session, new_pairs, at=now(session), customer_id=customer_id)
-    changed = bool(new_pairs)
-    if item.telegram_username and not customer.telegram_username:
-        customer.telegram_username = item.telegram_username
-        changed = True
-    if not quiet:
-        _incoming_event(session, item, lead_id=None, customer_id=customer_id, repeated=True)
-        emit(session, "lead.merged", _merged_payload(item, None, customer_id))
-    return customer, changed or not quiet
+def announce_customer_merge(session: AsyncSession, item: LeadInput, customer_id: int) -> None:
+    """A request added to a customer: its incoming event and ``lead.merged``."""
+    _incoming_event(session, item, lead_id=None, customer_id=customer_id, repeated=True)
+    emit(session, "lead.merged", _merged_payload(item, None, customer_id))
 
 
-async def _new_lead(
-    session: AsyncSession, item: LeadInput, state_id: int, *, quiet: bool = False
-) -> Lead:
+def new_lead_row(session: AsyncSession, item: LeadInput, state_id: int) -> Lead:
+    """The new lead, added to the session (its id comes with the next flush)."""
     at = now(session)
     lead = Lead(
         name=item.name,
@@ -305,17 +287,20 @@ async def _new_lead(
         **item.utm,
     )
     session.add(lead)
-    await session.flush()
-    await insert_contacts(session, item.contacts.pairs(), at=at, lead_id=lead.id)
+    return lead
+
+
+def announce_new_lead(session: AsyncSession, item: LeadInput, lead_id: int, *, quiet: bool) -> None:
+    """A new lead (flushed): its incoming event and ``lead.created``."""
     if item.data:
-        _incoming_event(session, item, lead_id=lead.id, customer_id=None, repeated=False)
+        _incoming_event(session, item, lead_id=lead_id, customer_id=None, repeated=False)
     if quiet:
-        return lead
+        return
     emit(
         session,
         "lead.created",
         {
-            "lead_id": lead.id,
+            "lead_id": lead_id,
             "source": item.source,
             "name": item.name,
             "phones": list(item.contacts.phones),
@@ -327,6 +312,50 @@ async def _new_lead(
             **{key: value for key, value in item.utm.items() if value},
         },
     )
+
+
+async def _merge_into_lead(
+    session: AsyncSession, item: LeadInput, lead: Lead, owners: list[Owner], *, quiet: bool
+) -> bool:
+    """Add what the request brings to the lead; whether anything changed."""
+    lead_id = lead.id
+    had = {(o.kind, o.value) for o in owners if o.lead_id == lead_id}
+    new_pairs = [p for p in item.contacts.pairs() if p not in had]
+    await insert_contacts(session, new_pairs, at=now(session), lead_id=lead_id)
+    changed, assigned = fill_lead(item, lead, new_contacts=bool(new_pairs), quiet=quiet)
+    if quiet:  # an import: no incoming contact to record, nobody to wake
+        if changed:
+            lead.updated_at = now(session)
+        return changed
+    lead.updated_at = now(session)
+    announce_merge(session, item, lead_id, assigned=assigned)
+    return True
+
+
+async def _merge_into_customer(
+    session: AsyncSession, item: LeadInput, customer_id: int, owners: list[Owner], *, quiet: bool
+) -> tuple[Customer, bool]:
+    customer = await session.get(Customer, customer_id)
+    assert customer is not None
+    had = {(o.kind, o.value) for o in owners if o.customer_id == customer_id}
+    new_pairs = [p for p in item.contacts.pairs() if p not in had]
+    await insert_contacts(session, new_pairs, at=now(session), customer_id=customer_id)
+    changed = bool(new_pairs)
+    if item.telegram_username and not customer.telegram_username:
+        customer.telegram_username = item.telegram_username
+        changed = True
+    if not quiet:
+        announce_customer_merge(session, item, customer_id)
+    return customer, changed or not quiet
+
+
+async def _new_lead(
+    session: AsyncSession, item: LeadInput, state_id: int, *, quiet: bool = False
+) -> Lead:
+    lead = new_lead_row(session, item, state_id)
+    await session.flush()
+    await insert_contacts(session, item.contacts.pairs(), at=now(session), lead_id=lead.id)
+    announce_new_lead(session, item, lead.id, quiet=quiet)
     return lead
 
 
@@ -398,7 +427,7 @@ async def submit(
     pairs = item.contacts.pairs()
     default_id, owners, leads = None, [], {}
     if dedupe and pairs:
-        await _lock_contacts(session, pairs)
+        await lock_contacts(session, pairs)
         default_id, owners, leads = await _lookup(session, pairs)
     # An open lead wins over a customer: someone is already working on it.
     open_leads = sorted({o.lead_id for o in owners if o.lead_id and o.lead_open})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,8 @@ from crm_core.customers.contacts import (
 from crm_core.customers.search import looks_like_contact, owners_matching
 from crm_core.customers.timeline import history_page, lead_events
 from crm_core.errors import NotFound, ValidationFailed
-from crm_core.leads.intake import UTM_FIELDS, IntakeResult, build_input, submit
+from crm_core.leads.batch import submit_many
+from crm_core.leads.intake import UTM_FIELDS, IntakeResult, LeadInput, build_input, submit
 from crm_core.leads.lifecycle import convert_lead, hide_lead, reopen_lead
 from crm_core.leads.states import resolve_state
 from crm_core.lookup import get_or_404, require_ref
@@ -36,12 +37,56 @@ __all__ = [
     "get_lead",
     "hide_lead",
     "intake_lead",
+    "intake_leads",
     "lead_events",
     "lead_history",
     "list_leads",
     "reopen_lead",
     "update_lead",
 ]
+
+
+def _intake_input(
+    *,
+    name: str | None = None,
+    phones: Iterable[str] = (),
+    emails: Iterable[str] = (),
+    telegram_id: int | str | None = None,
+    telegram_username: str | None = None,
+    company: str | None = None,
+    legal_name: str | None = None,
+    source: LeadSource | str,
+    source_detail: str | None = None,
+    utm_source: str | None = None,
+    utm_medium: str | None = None,
+    utm_campaign: str | None = None,
+    utm_content: str | None = None,
+    utm_term: str | None = None,
+    comment: str | None = None,
+    responsible_id: int | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> LeadInput:
+    return build_input(
+        name=name,
+        phones=phones,
+        emails=emails,
+        telegram_id=telegram_id,
+        telegram_username=telegram_username,
+        company=company,
+        legal_name=legal_name,
+        source=source,
+        source_detail=source_detail,
+        utm=dict(
+            zip(
+                UTM_FIELDS,
+                (utm_source, utm_medium, utm_campaign, utm_content, utm_term),
+                strict=True,
+            )
+        ),
+        comment=comment,
+        responsible_id=responsible_id,
+        data=data,
+    )
 
 
 async def intake_lead(
@@ -68,7 +113,7 @@ async def intake_lead(
 ) -> IntakeResult:
     """Take a request from any door: merge it into a matching open lead or customer,
     or make a new lead (``lead.merged`` / ``lead.created``)."""
-    item = build_input(
+    item = _intake_input(
         name=name,
         phones=phones,
         emails=emails,
@@ -78,18 +123,31 @@ async def intake_lead(
         legal_name=legal_name,
         source=source,
         source_detail=source_detail,
-        utm=dict(
-            zip(
-                UTM_FIELDS,
-                (utm_source, utm_medium, utm_campaign, utm_content, utm_term),
-                strict=True,
-            )
-        ),
+        utm_source=utm_source,
+        utm_medium=utm_medium,
+        utm_campaign=utm_campaign,
+        utm_content=utm_content,
+        utm_term=utm_term,
         comment=comment,
         responsible_id=responsible_id,
         data=data,
     )
     return await submit(session, item, state=state_code)
+
+
+async def intake_leads(
+    session: AsyncSession,
+    requests: Sequence[Mapping[str, Any]],
+    *,
+    contacts_locked: bool = False,
+) -> list[IntakeResult]:
+    """``intake_lead`` for each request (its keywords, but ``state_code``) in turn, in a
+    fixed number of statements for the batch: a request merges into a lead an earlier
+    one of the batch made, as it would one by one. Raises at the first bad request,
+    leaving the session half done: the caller rolls back (a savepoint). ``contacts_locked``:
+    the caller already holds the contacts' locks (``lock_contacts``)."""
+    items = [_intake_input(**request) for request in requests]
+    return await submit_many(session, items, contacts_locked=contacts_locked)
 
 
 async def create_lead(

@@ -67,14 +67,23 @@ async def test_a_failing_submission_in_a_batch_spoils_none_of_the_others(
     client, api, make_form, token_for, webforms_state, monkeypatch, runtime
 ):
     form = await make_form()
-    real_intake = subs.intake_lead
+    real_intake, real_batch = subs.intake_lead, subs.intake_leads
+    batches = []
 
     async def intake(session, **kw):
         if kw.get("name") == "Сбой":  # a real SQL error: aborts PostgreSQL's savepoint
             await session.execute(text("SELECT no_such_column FROM leads"))
         return await real_intake(session, **kw)
 
+    async def intake_together(session, requests, **kw):
+        batches.append(len(requests))
+        results = await real_batch(session, requests, **kw)
+        if any(r.get("name") == "Сбой" for r in requests):  # the batch fails with it
+            await session.execute(text("SELECT no_such_column FROM leads"))
+        return results
+
     monkeypatch.setattr(subs, "intake_lead", intake)
+    monkeypatch.setattr(subs, "intake_leads", intake_together)
     gate = Gate(monkeypatch)
     first = await blocked_writer(client, token_for, gate)
     tokens = [await token_for() for _ in range(3)]
@@ -88,6 +97,7 @@ async def test_a_failing_submission_in_a_batch_spoils_none_of_the_others(
     answers = await asyncio.gather(first, *tasks)
     assert [r.status_code for r in answers] == [201] * 4, [r.text for r in answers]
     assert gate.sizes == [1, 3]  # the three went in one transaction
+    assert batches == [3]  # tried together, then each in its own savepoint
     ids = [r.json()["submission_id"] for r in answers[1:]]
     items = (await api.get(f"/forms/{form['id']}/submissions")).json()["items"]
     by_id = {s["id"]: s for s in items}
@@ -301,7 +311,8 @@ async def test_a_row_that_cannot_be_stored_fails_alone_and_the_batch_commits(
     answers = await asyncio.gather(first, *tasks, return_exceptions=True)
     assert [getattr(r, "status_code", None) for r in answers] == [201, 201, None, 201]
     assert "no_such_column" in str(answers[2])
-    assert len(tries) == 4  # in the batch and alone: each time, then again to keep it
+    # Together, then in its own savepoint and again to keep it, then alone twice.
+    assert len(tries) == 5
     subs_now = (await api.get(f"/forms/{form['id']}/submissions")).json()["items"]
     assert sorted(s["answers"]["name"] for s in subs_now) == ["Анна", "Гость", "Олег"]
     assert all(s["status"] == "processed" for s in subs_now)
