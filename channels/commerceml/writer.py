@@ -10,7 +10,7 @@ iterables (the database is read in batches while the file is written).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from copy import copy
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -160,7 +160,7 @@ def _property_el(record: PropertyRecord) -> etree._Element:
     return el
 
 
-def _product_el(record: ProductRecord) -> etree._Element:
+def _build_product(record: ProductRecord) -> etree._Element:
     el = etree.Element("Товар")
     _SE(el, "Ид").text = record.external_id
     if record.sku:
@@ -184,6 +184,81 @@ def _product_el(record: ProductRecord) -> etree._Element:
     el.append(_vat_copy("Без НДС" if record.vat_rate is None else _qty(record.vat_rate)))
     el.append(_kind_copy("Услуга" if record.is_service else "Товар"))
     return el
+
+
+# Product shapes kept as templates, beside units and offers; past this many a product
+# of a new shape is built element by element (its shape comes from the data).
+_MAX_PRODUCT_SHAPES = 500
+_PRODUCT_SHAPES: dict[tuple, tuple[etree._Element, list[int]]] = {}
+
+
+def _product_texts(record: ProductRecord) -> list[str]:
+    """The texts that vary between products of one shape, in document order."""
+    texts = [record.external_id]
+    if record.sku:
+        texts.append(record.sku)
+    texts.append(record.name)
+    texts.extend(record.group_external_ids)
+    if record.description:
+        texts.append(record.description)
+    if record.image:
+        texts.append(record.image)
+    for key, value in record.properties.items():
+        texts.append(key)
+        texts.append(value)
+    return texts
+
+
+def _product_el(record: ProductRecord) -> etree._Element:
+    """A product as a copy of the template of its shape (which optional elements, how
+    many groups and properties, its unit, VAT and kind) with its texts set: the same
+    bytes as building it element by element, at about half the cost."""
+    vat = "Без НДС" if record.vat_rate is None else _qty(record.vat_rate)
+    shape = (
+        bool(record.sku),
+        record.unit,
+        len(record.group_external_ids),
+        bool(record.description),
+        bool(record.image),
+        len(record.properties),
+        vat,
+        record.is_service,
+    )
+    found = _PRODUCT_SHAPES.get(shape)
+    if found is None:
+        if len(_PRODUCT_SHAPES) >= _MAX_PRODUCT_SHAPES:
+            return _build_product(record)
+        # Placeholders mark where each varying text goes in the template.
+        marks = [f"\u2063{n}\u2063" for n in range(len(_product_texts(record)))]
+        sample = _sample_product(record, iter(marks))
+        template = _build_product(sample)
+        where = {node.text: n for n, node in enumerate(template.iter()) if node.text in marks}
+        found = _PRODUCT_SHAPES[shape] = (template, [where[m] for m in marks])
+    template, places = found
+    el = template.__copy__()
+    nodes = list(el.iter())
+    for place, text in zip(places, _product_texts(record), strict=True):
+        nodes[place].text = text
+    return el
+
+
+def _sample_product(record: ProductRecord, marks: Iterator[str]) -> ProductRecord:
+    """A product of ``record``'s shape whose varying texts are ``marks``, in the
+    order of ``_product_texts``."""
+    sample = ProductRecord(external_id=next(marks), name="")
+    sample.sku = next(marks) if record.sku else None
+    sample.name = next(marks)
+    sample.unit = record.unit
+    sample.group_external_ids = [next(marks) for _ in record.group_external_ids]
+    sample.description = next(marks) if record.description else None
+    sample.image = next(marks) if record.image else None
+    sample.properties = {}
+    for _ in record.properties:
+        key = next(marks)
+        sample.properties[key] = next(marks)
+    sample.vat_rate = record.vat_rate
+    sample.is_service = record.is_service
+    return sample
 
 
 async def write_catalog(
