@@ -1,9 +1,9 @@
 """Short-lived, per-process memory of what every browsing update would otherwise ask the
-database again: who a Telegram user is, and the default price kind.
+database again: who a Telegram user is.
 
-Both change rarely and are read on nearly every update (profile of ``bench/bot.py
---profile``: the identity query is one of the 2–5 statements of a browsing update).
-What is cached, and for how long, is deliberately narrow:
+It changes rarely and is read on every update (profile of ``bench/bot.py --profile``:
+the identity query is one of the 1–3 statements of a browsing update). What is cached,
+and for how long, is deliberately narrow:
 
 - **identity** (``TelegramLink``) for ``IDENTITY_TTL`` seconds, and used only by updates
   that cannot act on a wrong answer: browsing (catalog, cart, orders list and card) and
@@ -12,8 +12,10 @@ What is cached, and for how long, is deliberately narrow:
   action — reads the link afresh and refreshes the entry. So a link changed elsewhere
   (another ``firma serve`` process, the back office) shows in browsing within the TTL
   and at once anywhere it matters.
-- **default price kind** (its id) for ``PRICE_KIND_TTL`` seconds: a new default shows in
-  the bot's catalog within a minute.
+
+Nothing of the catalog is cached: prices, stock and the default price kind are read in
+the same statement as the page or card that shows them (``crm_core.catalog.showcase``),
+so a manager's change shows in the next update.
 
 Times come from the injected clock (tests move it); no clock: ``time.monotonic``.
 """
@@ -21,15 +23,13 @@ Times come from the injected clock (tests move it); no clock: ``time.monotonic``
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from crm_core.cart.telegram import TelegramLink
-from crm_core.catalog.service import default_price_kind
 from crm_core.context import Clock
 
 IDENTITY_TTL = 10.0
-PRICE_KIND_TTL = 60.0
 MAX_ENTRIES = 20_000
 
 K = TypeVar("K")
@@ -75,34 +75,9 @@ class TtlCache(Generic[K, V]):
     def clear(self) -> None:
         self._items.clear()
 
-    async def get_or_load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
-        found = self._items.get(key)
-        if found is not None and found[0] > self.now():
-            self.hits += 1
-            return found[1]
-        self.misses += 1
-        value = await load()
-        self.put(key, value)
-        return value
-
 
 class BotCaches:
     """The caches of one dispatcher (handlers get it as ``caches``)."""
 
-    def __init__(
-        self,
-        clock: Clock | None = None,
-        *,
-        identity_ttl: float = IDENTITY_TTL,
-        price_kind_ttl: float = PRICE_KIND_TTL,
-    ) -> None:
-        now = seconds_of(clock)
-        self.identities: TtlCache[int, TelegramLink] = TtlCache(identity_ttl, now=now)
-        self.price_kind: TtlCache[str, int | None] = TtlCache(price_kind_ttl, now=now)
-
-    async def default_price_kind_id(self, session) -> int | None:
-        async def load() -> int | None:
-            kind = await default_price_kind(session)
-            return kind.id if kind is not None else None
-
-        return await self.price_kind.get_or_load("default", load)
+    def __init__(self, clock: Clock | None = None, *, identity_ttl: float = IDENTITY_TTL) -> None:
+        self.identities: TtlCache[int, TelegramLink] = TtlCache(identity_ttl, now=seconds_of(clock))

@@ -25,7 +25,8 @@ from bot.callbacks import (
 )
 from bot.i18n import Translate
 from bot.views import qty, rub
-from crm_core.models import Order, Product, ProductGroup
+from crm_core.catalog.showcase import ShowcaseProduct
+from crm_core.models import Order, ProductGroup
 
 
 def contact_request(_: Translate) -> ReplyKeyboardMarkup:
@@ -61,7 +62,7 @@ def groups(_: Translate, items: Sequence[ProductGroup]) -> InlineKeyboardMarkup:
 
 def products(
     _: Translate,
-    items: Sequence[tuple[Product, Decimal | None]],
+    items: Sequence[tuple[ShowcaseProduct, Decimal | None]],
     *,
     group_id: int,
     page: int,

@@ -41,10 +41,21 @@ def is_sqlite(url_or_engine: str | AsyncEngine) -> bool:
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
     """An async engine for ``url`` (``sqlite+aiosqlite`` or ``postgresql+asyncpg``)."""
     if is_sqlite(url):
+        database = make_url(url).database
+        # A file database gets the same pool as PostgreSQL: SQLAlchemy's default (5 + 10)
+        # is below what one ``firma serve`` has in flight (bot updates, pages, worker),
+        # and an update waiting for a pooled connection waits behind all of them. An
+        # in-memory database keeps SQLAlchemy's single shared connection.
+        sized = (
+            {"pool_size": pool_size, "max_overflow": pool_size}
+            if database and database != ":memory:" and not database.startswith("file::memory:")
+            else {}
+        )
         engine = create_async_engine(
             url,
             echo=echo,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "isolation_level": None},
+            **sized,
         )
         _configure_sqlite(engine)
         return engine

@@ -11,15 +11,13 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
-from bot.cache import BotCaches
 from bot.callbacks import CartCb, GroupCb, ProductCb
 from bot.handlers.common import send, show
 from bot.i18n import Translate
 from bot.identity import Who
 from bot.views import qty, rub
-from crm_core.cart.service import quantity_in_cart
-from crm_core.catalog.service import get_product, list_groups, list_products, price_of
-from crm_core.errors import DomainError
+from crm_core.catalog import showcase
+from crm_core.catalog.service import list_groups
 from crm_core.models import ProductGroup, ProductKind
 
 PAGE_SIZE = 8
@@ -46,55 +44,45 @@ async def back_to_groups(
 
 
 async def group_page(
-    query: CallbackQuery,
-    callback_data: GroupCb,
-    session: AsyncSession,
-    caches: BotCaches,
-    _: Translate,
+    query: CallbackQuery, callback_data: GroupCb, session: AsyncSession, _: Translate
 ) -> AnswerCallbackQuery | None:
     gid, page = callback_data.group_id, callback_data.page
-    group = await session.get(ProductGroup, gid) if gid else None
-    if (gid and group is None) or page < 0 or page > 10_000:
+    if page < 0 or page > 10_000:
         await query.answer(_("This button is outdated."))
         return
-    items, total = await list_products(
-        session, group=gid or None, active=True, limit=PAGE_SIZE, offset=page * PAGE_SIZE
+    found = await showcase.group_page(
+        session, gid or None, limit=PAGE_SIZE, offset=page * PAGE_SIZE
     )
-    kind = await caches.default_price_kind_id(session)
     await session.commit()
-    if not items:
+    if found is None:  # no such group (any more)
+        await query.answer(_("This button is outdated."))
+        return
+    if not found.products:
         await show(query, _("Nothing here yet."), keyboards.groups(_, []))
         return query.answer()
-    pages = max(1, math.ceil(total / PAGE_SIZE))
+    pages = max(1, math.ceil(found.total / PAGE_SIZE))
     title = _(
         "{group}: page {page} of {pages}",
-        group=group.name if group else _("All products"),
+        group=found.name if gid else _("All products"),
         page=page + 1,
         pages=pages,
     )
-    rows = [(p, price_of(p, kind)) for p in items]
+    rows = [(p, p.price) for p in found.products]
     await show(query, title, keyboards.products(_, rows, group_id=gid, page=page, pages=pages))
     return query.answer()
 
 
 async def product_card(
-    query: CallbackQuery,
-    callback_data: ProductCb,
-    session: AsyncSession,
-    who: Who,
-    caches: BotCaches,
-    _: Translate,
+    query: CallbackQuery, callback_data: ProductCb, session: AsyncSession, who: Who, _: Translate
 ) -> AnswerCallbackQuery | None:
-    try:
-        product = await get_product(session, callback_data.product_id)
-    except DomainError:
-        product = None
-    if product is None or not product.active:
+    card = await showcase.product_card(
+        session, callback_data.product_id, telegram_id=who.telegram_id
+    )
+    await session.commit()
+    if card is None:  # no such product, or no longer sold
         await query.answer(_("This button is outdated."))
         return
-    price = price_of(product, await caches.default_price_kind_id(session))
-    in_cart = await quantity_in_cart(session, who.telegram_id, product.id)
-    await session.commit()
+    product, price = card.product, card.product.price
     stock = "∞" if product.kind is ProductKind.SERVICE else f"{qty(product.stock)} {product.unit}"
     text = _(
         "{name}\n{description}\nPrice: {price}\nIn stock: {stock}",
@@ -103,7 +91,7 @@ async def product_card(
         price=rub(price) if price is not None else _("on request"),
         stock=stock,
     )
-    markup = keyboards.product_card(_, product.id, in_cart)
+    markup = keyboards.product_card(_, product.id, card.in_cart)
     if product.image_url:
         await query.bot.send_photo(
             query.from_user.id, product.image_url, caption=text[:CAPTION_MAX], reply_markup=markup

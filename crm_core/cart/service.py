@@ -9,17 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from crm_core.catalog.common import money
-from crm_core.catalog.groups import default_price_kind
-from crm_core.catalog.service import price_of
+from crm_core.catalog.showcase import default_price_kind_id
 from crm_core.context import now
 from crm_core.errors import NotFound, ValidationFailed
-from crm_core.models import CartLine, Product
+from crm_core.models import CartLine, Product, ProductPrice
 from crm_core.orders.lines import LineInput
 
 MAX_QUANTITY = Decimal(9999)
@@ -27,8 +25,17 @@ MAX_LINES = 50
 
 
 @dataclass(frozen=True, slots=True)
+class CartProduct:
+    """What a cart shows and orders of a product (a plain row, not the ORM product)."""
+
+    id: int
+    name: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
 class CartItem:
-    product: Product
+    product: CartProduct
     quantity: Decimal
     price: Decimal | None  # None: the product has no price of the default kind
 
@@ -91,17 +98,26 @@ async def clear_cart(session: AsyncSession, telegram_id: int) -> int:
     return result.rowcount or 0
 
 
-async def cart_items(session: AsyncSession, telegram_id: int) -> list[CartItem]:
-    """The cart's lines with products and default-kind prices, oldest first."""
-    kind = await default_price_kind(session)
+async def cart_items(
+    session: AsyncSession, telegram_id: int, *, price_kind_id: int | None = None
+) -> list[CartItem]:
+    """The cart's lines with their products and prices of ``price_kind_id`` (default:
+    the default price kind), oldest first: one SELECT of plain rows."""
+    kind = literal(price_kind_id) if price_kind_id is not None else default_price_kind_id()
     rows = await session.execute(
-        select(CartLine.quantity, Product)
+        select(CartLine.quantity, Product.id, Product.name, Product.active, ProductPrice.price)
         .join(Product, Product.id == CartLine.product_id)
+        .outerjoin(
+            ProductPrice,
+            and_(ProductPrice.product_id == Product.id, ProductPrice.price_kind_id == kind),
+        )
         .where(CartLine.telegram_id == telegram_id)
-        .options(selectinload(Product.prices))
         .order_by(CartLine.id)
     )
-    return [CartItem(product, Decimal(q), price_of(product, kind)) for q, product in rows]
+    return [
+        CartItem(CartProduct(pid, name, active), Decimal(q), price)
+        for q, pid, name, active, price in rows
+    ]
 
 
 def cart_total(items: list[CartItem]) -> Decimal:

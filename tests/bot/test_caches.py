@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event
 
-from bot.cache import IDENTITY_TTL, PRICE_KIND_TTL, TtlCache
+from bot.cache import IDENTITY_TTL, TtlCache
 from bot.middlewares import identity_may_be_cached
 from crm_core.catalog.groups import create_price_kind
 from crm_core.catalog.service import update_product
@@ -93,17 +93,25 @@ async def test_another_users_cache_entry_is_never_used(telegram, fake_tg, ivan, 
     assert all(order.number not in shown(c) for c in mallory_saw)
 
 
-async def test_a_new_default_price_shows_within_a_minute(telegram, fake_tg, ivan, shop, uow, clock):
+async def test_a_managers_price_stock_and_default_kind_show_at_once(
+    telegram, fake_tg, ivan, shop, uow
+):
+    """Nothing of the catalog is cached: no clock moves between the change and the update."""
     await telegram.feed(ivan.taps(f"p:{shop['drill']}"))
-    assert "4 990.00 ₽" in fake_tg.last("sendMessage", ivan.id).text
+    card = fake_tg.last("sendMessage", ivan.id).text
+    assert "4 990.00 ₽" in card
+    async with uow() as s:
+        await update_product(s, shop["drill"], prices={"retail": Decimal("4500.00")}, stock=3)
+    await telegram.feed(ivan.taps(f"p:{shop['drill']}"))
+    card = fake_tg.last("sendMessage", ivan.id).text
+    assert "4 500.00 ₽" in card and "В наличии: 3 шт" in card
     async with uow() as s:
         await create_price_kind(s, code="promo", name="Акция", is_default=True)
         await update_product(s, shop["drill"], prices={"promo": Decimal("3990.00")})
     await telegram.feed(ivan.taps(f"p:{shop['drill']}"))
-    assert "4 990.00 ₽" in fake_tg.last("sendMessage", ivan.id).text
-    clock.advance(timedelta(seconds=PRICE_KIND_TTL + 1))
-    await telegram.feed(ivan.taps(f"p:{shop['drill']}"))
     assert "3 990.00 ₽" in fake_tg.last("sendMessage", ivan.id).text
+    await telegram.feed(ivan.taps(f"g:{shop['tools']}:0"))
+    assert "3 990.00 ₽" in shown(fake_tg.last("editMessageText", ivan.id))
 
 
 def test_which_updates_may_use_the_cached_identity(fake_tg, ivan):

@@ -21,3 +21,24 @@ async def test_a_read_only_connection_reads_beside_a_writer(engine, uow):
                 conn.scalar(select(func.count()).select_from(LeadState)), timeout=2
             )
     assert count >= 2
+
+
+async def test_a_sqlite_file_gets_the_asked_pool_and_memory_its_single_connection(tmp_path):
+    """SQLAlchemy's default SQLite pool (5 + 10) is below what one process has in flight;
+    a file database is sized as PostgreSQL's, an in-memory one keeps one connection."""
+    from crm_core.db import create_engine
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'pool.db'}", pool_size=20)
+    try:
+        assert engine.sync_engine.pool.size() == 20
+        assert engine.sync_engine.pool._max_overflow == 20
+        async with engine.connect() as conn:
+            assert await conn.scalar(text("PRAGMA journal_mode")) == "wal"
+    finally:
+        await engine.dispose()
+    memory = create_engine("sqlite+aiosqlite:///:memory:", pool_size=20)
+    try:
+        async with memory.connect() as conn:
+            assert await conn.scalar(text("SELECT 1")) == 1
+    finally:
+        await memory.dispose()
