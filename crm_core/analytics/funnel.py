@@ -1,7 +1,9 @@
 """The sales funnel: orders per state of a kind, and lead → customer → order → paid.
 
 Everything is counted by the database (GROUP BY / COUNT DISTINCT); Python only
-arranges the handful of aggregated rows. Readings:
+arranges the handful of aggregated rows. Orders per state come from the daily
+figures the order services keep (``order_day_figures``, see ``day_figures.py``), not
+from a scan of the period's orders. Readings:
 
 - Orders per state: orders of the kind dated in the period (firm's days, see
   ``periods.py``), per state in position order, states without orders included
@@ -24,9 +26,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import case, func, literal_column, select, text
+from sqlalchemy import case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_core.analytics.day_figures import order_figures
 from crm_core.analytics.periods import FIRM_TIMEZONE, day_bounds, money, percent
 from crm_core.errors import ValidationFailed
 from crm_core.models import Lead, Order, OrderKind, OrderState, StateCategory
@@ -161,21 +164,11 @@ async def sales_funnel(
         .where(OrderState.kind_id == kind)
         .order_by(OrderState.position, OrderState.id)
     )
-    # One GROUP BY over ix_orders_kind_date (kind_id, date, state_id, total): an
-    # index-only range scan, whatever the number of states.
-    per_state = select(Order.state_id, func.count(), func.sum(Order.total)).where(
-        Order.kind_id == kind, Order.date >= lo, Order.date < hi
+    # Whole UTC days from the daily figures the order services keep, the edge hours
+    # from the orders themselves (day_figures.py).
+    figures = await order_figures(
+        session, lo=lo, hi=hi, by="state_id", kind_id=kind, responsible_id=responsible_id
     )
-    if responsible_id is not None:
-        per_state = per_state.where(Order.responsible_id == responsible_id)
-    group_key = Order.state_id
-    if session.bind.dialect.name == "sqlite":
-        # SQLite would group along ix_orders_state_date_id and fetch every row from the
-        # table (10x slower over a year); "+state_id" keeps it on the covering index.
-        group_key = literal_column("+orders.state_id")
-    figures = {
-        sid: (n, money(s)) for sid, n, s in await session.execute(per_state.group_by(group_key))
-    }
     rows = [
         StateRow(sid, code, name, StateCategory(cat), pos, *figures.get(sid, (0, money(0))))
         for sid, code, name, cat, pos in states

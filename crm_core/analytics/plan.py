@@ -3,7 +3,7 @@
 - plan: the employee's ``sales_plans`` rows without a product group (group rows
   are a breakdown of the same money, not an addition), summed over the months.
 - actual: the totals of the employee's (``orders.responsible_id``) non-cancelled
-  orders dated in the months (firm's days).
+  orders dated in the months (firm's days), read from ``order_day_figures``.
 - paid: payments received in the months (``payments.paid_at``) on orders the
   employee is responsible for, whatever the order's date or state.
 - The firm total: actual and paid of all orders (with or without a responsible);
@@ -21,6 +21,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_core.analytics.day_figures import order_figures
 from crm_core.analytics.periods import (
     FIRM_TIMEZONE,
     day_start,
@@ -29,7 +30,7 @@ from crm_core.analytics.periods import (
     next_month,
     percent,
 )
-from crm_core.models import Employee, Order, Payment, SalesPlan, StateCategory
+from crm_core.models import Employee, Order, Payment, SalesPlan
 from crm_core.plans.service import parse_period
 
 
@@ -89,9 +90,6 @@ async def _report(
     session: AsyncSession, first: date, last: date, employee_id: int | None, timezone: str
 ) -> PlanReport:
     lo, hi = day_start(first, timezone), day_start(next_month(last), timezone)
-    sold = select(Order.responsible_id, func.count(), func.sum(Order.total)).where(
-        Order.date >= lo, Order.date < hi, Order.category != StateCategory.CANCELLED
-    )
     paid = (
         select(Order.responsible_id, func.sum(Payment.amount))
         .join(Order, Order.id == Payment.order_id)
@@ -102,12 +100,17 @@ async def _report(
         SalesPlan.period >= first, SalesPlan.period <= last, SalesPlan.product_group_id.is_(None)
     )
     if employee_id is not None:
-        sold = sold.where(Order.responsible_id == employee_id)
         paid = paid.where(Order.responsible_id == employee_id)
         planned = planned.where(SalesPlan.employee_id == employee_id)
-    sold_by = {
-        e: (n, money(s)) for e, n, s in await session.execute(sold.group_by(Order.responsible_id))
-    }
+    # From the daily figures the order services keep (day_figures.py).
+    sold_by = await order_figures(
+        session,
+        lo=lo,
+        hi=hi,
+        by="responsible_id",
+        responsible_id=employee_id,
+        without_cancelled=True,
+    )
     paid_by = {e: money(s) for e, s in await session.execute(paid.group_by(Order.responsible_id))}
     plan_by: dict[int, Decimal] = {}
     month_firm: dict[date, Decimal] = {}

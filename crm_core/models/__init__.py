@@ -23,6 +23,7 @@ from crm_core.models.exchange import (
     Store,
     StoreOrder,
 )
+from crm_core.models.figures import NOBODY, OrderDayFigure
 from crm_core.models.form import (
     ConsentText,
     Form,
@@ -54,6 +55,7 @@ from crm_core.models.system import (
 from crm_core.models.template import Template, TemplateKind
 
 __all__ = [
+    "NOBODY",
     "ApiToken",
     "Base",
     "Campaign",
@@ -88,6 +90,7 @@ __all__ = [
     "OnecOrder",
     "OnlinePayment",
     "Order",
+    "OrderDayFigure",
     "OrderKind",
     "OrderLine",
     "OrderState",

@@ -1,14 +1,17 @@
-"""channels: bulk catalog import, lead import
+"""order day figures: orders per UTC day, kind, state and responsible, for the funnel
+
+The table the order services keep (``crm_core/orders/figures.py``), filled here once
+from the orders already there.
 
 Revision ID: 0011
 Revises: 0010
-Create Date: 2026-12-02 19:00:00
+Create Date: 2026-12-03 12:00:00
 """
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = "0011"
 down_revision: str | None = "0010"
@@ -16,9 +19,49 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+def _day(dialect: str) -> str:
+    if dialect == "postgresql":
+        return "(orders.date AT TIME ZONE 'UTC')::date"
+    return "date(orders.date)"  # SQLite keeps naive UTC text
+
+
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "order_day_figures",
+        sa.Column("kind_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("state_id", sa.Integer(), nullable=False),
+        sa.Column("responsible_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("orders", sa.Integer(), nullable=False),
+        sa.Column("amount_kopecks", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["kind_id"],
+            ["order_kinds.id"],
+            name=op.f("fk_order_day_figures_kind_id_order_kinds"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["state_id"],
+            ["order_states.id"],
+            name=op.f("fk_order_day_figures_state_id_order_states"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "kind_id", "day", "state_id", "responsible_id", name=op.f("pk_order_day_figures")
+        ),
+    )
+    op.create_index("ix_order_day_figures_day", "order_day_figures", ["day"])
+    day = _day(op.get_bind().dialect.name)
+    # 0 stands for "no responsible" (crm_core.models.figures.NOBODY).
+    op.execute(
+        "INSERT INTO order_day_figures "
+        "(kind_id, day, state_id, responsible_id, orders, amount_kopecks) "
+        f"SELECT kind_id, {day}, state_id, coalesce(responsible_id, 0), count(*), "
+        "coalesce(sum(CAST(round(total * 100) AS BIGINT)), 0) "
+        f"FROM orders GROUP BY kind_id, {day}, state_id, coalesce(responsible_id, 0)"
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_order_day_figures_day", table_name="order_day_figures")
+    op.drop_table("order_day_figures")
