@@ -106,6 +106,27 @@ def recover_lost_claims(claimed_before: datetime) -> tuple:
     )
 
 
+def _record_statement():
+    """The results of a group as one executemany, built once (a group commits every
+    few milliseconds; building the statement was a third of its cost)."""
+    table = Delivery.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.status == D.SENDING.value)
+        .values(
+            status=bindparam("b_status"),
+            sent_at=bindparam("b_sent_at"),
+            retry_at=bindparam("b_retry_at"),
+            detail=bindparam("b_detail"),
+            message_id=bindparam("b_message_id"),
+            attempts=bindparam("b_attempts"),
+        )
+    )
+
+
+_RECORD = _record_statement()
+
+
 def _settle_cancelled(ids: list[int]):
     """Of these pending rows, those of a cancelled campaign end skipped."""
     cancelled = exists().where(
@@ -482,20 +503,7 @@ class CampaignRunner:
                     entry["b_status"] = D.PENDING.value
                     entry["b_retry_at"] = at + RETRY_BASE * 2 ** (row.attempts - 1)
                 values.append(entry)
-            table = Delivery.__table__
-            await session.execute(
-                update(table)
-                .where(table.c.id == bindparam("b_id"), table.c.status == D.SENDING.value)
-                .values(
-                    status=bindparam("b_status"),
-                    sent_at=bindparam("b_sent_at"),
-                    retry_at=bindparam("b_retry_at"),
-                    detail=bindparam("b_detail"),
-                    message_id=bindparam("b_message_id"),
-                    attempts=bindparam("b_attempts"),
-                ),
-                values,
-            )
+            await session.execute(_RECORD, values)
             waiting = [e["b_id"] for e in values if e["b_status"] == D.PENDING.value]
             if waiting:  # to be retried — unless the campaign was cancelled meanwhile
                 await session.execute(_settle_cancelled(waiting))
