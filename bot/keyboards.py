@@ -1,4 +1,10 @@
-"""Reply and inline keyboards; every inline button carries a CallbackData factory."""
+"""Reply and inline keyboards; every inline button carries a CallbackData factory.
+
+Inline keyboards are built as plain lists of rows, not with aiogram's
+``InlineKeyboardBuilder``: its ``as_markup`` deep-copies every button model, which
+cost the catalog's pages more CPU than the rest of their keyboard (``bench/bot.py
+--profile``).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,6 @@ from aiogram.types import (
     KeyboardButton,
     ReplyKeyboardMarkup,
 )
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import (
     CartAddCb,
@@ -52,12 +57,9 @@ def languages() -> InlineKeyboardMarkup:
 
 
 def groups(_: Translate, items: Sequence[ProductGroup]) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    for group in items:
-        kb.button(text=group.name, callback_data=GroupCb(group_id=group.id))
-    kb.button(text=_("All products"), callback_data=GroupCb(group_id=0))
-    kb.adjust(2)
-    return kb.as_markup()
+    buttons = [_button(group.name, GroupCb(group_id=group.id)) for group in items]
+    buttons.append(_button(_("All products"), GroupCb(group_id=0)))
+    return _markup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
 def products(
@@ -68,25 +70,20 @@ def products(
     page: int,
     pages: int,
 ) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
+    rows = []
     for product, price in items:
         label = f"{product.name} · {rub(price)}" if price is not None else product.name
-        kb.row(
-            InlineKeyboardButton(
-                text=label[:60], callback_data=ProductCb(product_id=product.id).pack()
-            )
-        )
+        rows.append([_button(label[:60], ProductCb(product_id=product.id))])
     nav = []
     if page > 0:
         nav.append(_button(_("‹"), GroupCb(group_id=group_id, page=page - 1)))
     if page + 1 < pages:
         nav.append(_button(_("›"), GroupCb(group_id=group_id, page=page + 1)))
     if nav:
-        kb.row(*nav)
-    kb.row(
-        _button(_("« Back"), CartCb(action="groups")), _button(_("🛒 Cart"), CartCb(action="show"))
-    )
-    return kb.as_markup()
+        rows.append(nav)
+    back = _button(_("« Back"), CartCb(action="groups"))
+    rows.append([back, _button(_("🛒 Cart"), CartCb(action="show"))])
+    return _markup(rows)
 
 
 def product_card(_: Translate, product_id: int, in_cart: Decimal) -> InlineKeyboardMarkup:
@@ -104,18 +101,21 @@ def product_card(_: Translate, product_id: int, in_cart: Decimal) -> InlineKeybo
 
 
 def cart(_: Translate, lines: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    for product_id, name in lines:
-        kb.row(
+    rows = [
+        [
             _button("−", CartAddCb(product_id=product_id, delta=-1, view="c")),
             _button(name[:30], ProductCb(product_id=product_id)),
             _button("+", CartAddCb(product_id=product_id, delta=1, view="c")),
-        )
-    kb.row(
-        _button(_("🗑 Clear"), CartCb(action="clear")),
-        _button(_("✅ Check out"), CartCb(action="checkout")),
+        ]
+        for product_id, name in lines
+    ]
+    rows.append(
+        [
+            _button(_("🗑 Clear"), CartCb(action="clear")),
+            _button(_("✅ Check out"), CartCb(action="checkout")),
+        ]
     )
-    return kb.as_markup()
+    return _markup(rows)
 
 
 def delivery(_: Translate) -> InlineKeyboardMarkup:
@@ -139,37 +139,39 @@ def confirm(_: Translate) -> InlineKeyboardMarkup:
 def orders(
     _: Translate, rows: Sequence[tuple[int, str]], *, page: int, more: bool
 ) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    for order_id, label in rows:
-        kb.row(_button(label[:64], OrderCb(order_id=order_id)))
+    keyboard = [[_button(label[:64], OrderCb(order_id=order_id))] for order_id, label in rows]
     nav = []
     if page > 0:
         nav.append(_button(_("‹"), OrdersCb(page=page - 1)))
     if more:
         nav.append(_button(_("›"), OrdersCb(page=page + 1)))
     if nav:
-        kb.row(*nav)
-    return kb.as_markup()
+        keyboard.append(nav)
+    return _markup(keyboard)
 
 
 def order_card(
     _: Translate, order: Order, *, pay_amount: Decimal | None, pdf: bool
 ) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
+    rows = []
     if pay_amount is not None:
-        kb.row(
-            _button(
-                _("💳 Pay {amount}", amount=rub(pay_amount)),
-                OrderCb(order_id=order.id, action="pay"),
-            )
+        rows.append(
+            [
+                _button(
+                    _("💳 Pay {amount}", amount=rub(pay_amount)),
+                    OrderCb(order_id=order.id, action="pay"),
+                )
+            ]
         )
     if pdf:
-        kb.row(_button(_("📄 Invoice (PDF)"), OrderCb(order_id=order.id, action="pdf")))
-    kb.row(
-        _button(_("🔁 Repeat"), OrderCb(order_id=order.id, action="repeat")),
-        _button(_("« Back"), OrdersCb(page=0)),
+        rows.append([_button(_("📄 Invoice (PDF)"), OrderCb(order_id=order.id, action="pdf"))])
+    rows.append(
+        [
+            _button(_("🔁 Repeat"), OrderCb(order_id=order.id, action="repeat")),
+            _button(_("« Back"), OrdersCb(page=0)),
+        ]
     )
-    return kb.as_markup()
+    return _markup(rows)
 
 
 def _button(text: str, data) -> InlineKeyboardButton:
@@ -178,3 +180,7 @@ def _button(text: str, data) -> InlineKeyboardButton:
 
 def _one_row(*buttons) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[_button(text, data) for text, data in buttons]])
+
+
+def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=rows)
