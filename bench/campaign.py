@@ -5,7 +5,7 @@ aiosmtplib loop sending one prebuilt message N times (the ceiling).
 
     .venv/bin/python bench/campaign.py [--sizes 10000,100000] [--backend sqlite]
                                        [--connections 4] [--concurrency 32]
-                                       [--compare-contexts]
+                                       [--compare-contexts] [--dkim]
 
 The sink is aiosmtpd in its own process (Debian's postfix ``smtp-sink`` is used when
 it is on PATH). Each Firma run is its own process too, so its peak RSS is its own;
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -180,7 +181,13 @@ async def ceiling(port: int, n: int, connections: int) -> float:
 
 
 async def firma_run(
-    n: int, port: int, backend: str, connections: int, concurrency: int, orm: bool = False
+    n: int,
+    port: int,
+    backend: str,
+    connections: int,
+    concurrency: int,
+    orm: bool = False,
+    dkim: bool = False,
 ) -> dict:
     from bench.common import fresh_engine
     from crm_core.context import SYSTEM, SystemClock
@@ -228,8 +235,10 @@ async def firma_run(
         smtp=SmtpConfig(host="127.0.0.1", port=port, pool_size=connections),
         secret_key="bench-secret",
         public_url="https://crm.firma.example",
+        dkim=_dkim_key() if dkim else None,
     )
     transport = SmtpTransport(config)
+    marks = _count_sends(transport)
     if orm:  # the claim's contexts as they were built before
         import messaging.runner
 
@@ -247,6 +256,8 @@ async def firma_run(
     await engine.dispose()
     return {
         **costs,
+        **_start_and_end(marks),
+        "dkim": dkim,
         "n": n,
         "contexts": "ORM" if orm else "rows",
         "rate": counts["sent"] / elapsed,
@@ -257,6 +268,62 @@ async def firma_run(
         "rss_before_mb": rss_before / 1024,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+PER = 1000  # messages per window of the start-vs-end comparison
+
+
+def _count_sends(transport) -> list[float]:
+    """The time of every PER-th message the transport sent (wraps its send)."""
+    marks = [time.perf_counter()]
+    send, count = transport.send, 0
+
+    async def counted(email):
+        nonlocal count
+        result = await send(email)
+        count += 1
+        if count % PER == 0:
+            marks.append(time.perf_counter())
+        return result
+
+    transport.send = counted
+    return marks
+
+
+def _start_and_end(marks: list[float]) -> dict:
+    """Messages/s per window of PER, the median over the first and over the last
+    tenth of the run (at least one window each): does sending slow as it goes?"""
+    import statistics
+
+    rates = [PER / (b - a) for a, b in itertools.pairwise(marks) if b > a]
+    if len(rates) < 3:
+        return {"start_rate": None, "end_rate": None}
+    k = max(1, len(rates) // 10)
+    return {
+        "start_rate": statistics.median(rates[1 : 1 + k]),  # the first window warms up
+        "end_rate": statistics.median(rates[-k:]),
+    }
+
+
+def _dkim_key():
+    """A fresh 2048-bit RSA key in a temporary file, for --dkim."""
+    import tempfile
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from messaging.config import DkimConfig
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = Path(tempfile.mkdtemp(prefix="firma-bench-dkim-")) / "dkim.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    return DkimConfig("mail", "firma.example", str(path))
 
 
 async def orm_contexts(session, customer_ids: list[int]) -> dict:
@@ -325,13 +392,15 @@ async def claim_costs(engine, sessions, campaign_id: int, repeat: int = 20) -> d
         .values(status="pending")
     )
     out = {}
+    recover = recover_lost_claims(before)
+    recover = recover if isinstance(recover, tuple) else (recover,)  # one statement before
     async with engine.connect() as conn:
         # Mid-campaign, as the recovery sees it on every pass.
         mid = update(Campaign).where(Campaign.id == campaign_id).values(state="sending")
         await conn.execute(mid)
         for name, stmts in (
             ("recover_scan_ms", (scan,)),
-            ("recover_per_campaign_ms", recover_lost_claims(before)),
+            ("recover_per_campaign_ms", recover),
         ):
             for stmt in stmts:
                 await conn.execute(stmt)
@@ -366,6 +435,7 @@ def firma_in_process(args, n: int, port: int, *, orm: bool = False) -> dict:
             sys.executable,
             __file__,
             *(["--orm-contexts"] if orm else []),
+            *(["--dkim"] if args.dkim else []),
             "--firma",
             str(n),
             "--port",
@@ -397,6 +467,9 @@ def main() -> None:
         help="also send each N with the claim contexts built as ORM objects (as before)",
     )
     parser.add_argument("--orm-contexts", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--dkim", action="store_true", help="sign every message (a fresh 2048-bit RSA key)"
+    )
     parser.add_argument("--sink")
     parser.add_argument("--firma", type=int)
     parser.add_argument("--port", type=int)
@@ -413,6 +486,7 @@ def main() -> None:
                 args.connections,
                 args.concurrency,
                 orm=args.orm_contexts,
+                dkim=args.dkim,
             )
         )
         print(json.dumps(result), flush=True)
@@ -436,13 +510,22 @@ def main() -> None:
                 firma = firma_in_process(args, n, sink.port, orm=orm)
             report(n, ceiling_rate, firma, sink, rows)
     print()
-    print("| N | contexts | ceiling msg/s | Firma msg/s | ratio | peak RSS MB | duplicates |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        f"| N | contexts | DKIM | ceiling msg/s | Firma msg/s | ratio | msg/s per {PER} "
+        "start → end | peak RSS MB | duplicates |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for n, ceiling_rate, firma, _sink, dups in rows:
         print(
-            f"| {n:,} | {firma['contexts']} | {ceiling_rate:.0f} | {firma['rate']:.0f} | "
-            f"{firma['rate'] / ceiling_rate:.2f} | {firma['peak_rss_mb']:.0f} | {dups} |"
+            f"| {n:,} | {firma['contexts']} | {'yes' if firma['dkim'] else 'no'} | "
+            f"{ceiling_rate:.0f} | {firma['rate']:.0f} | {firma['rate'] / ceiling_rate:.2f} | "
+            f"{_fmt(firma['start_rate'])} → {_fmt(firma['end_rate'])} | "
+            f"{firma['peak_rss_mb']:.0f} | {dups} |"
         )
+
+
+def _fmt(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate:.0f}"
 
 
 def report(n: int, ceiling_rate: float, firma: dict, sink: Sink, rows: list) -> None:
@@ -453,7 +536,9 @@ def report(n: int, ceiling_rate: float, firma: dict, sink: Sink, rows: list) -> 
         f"Firma {firma['rate']:7.0f} msg/s (ratio {firma['rate'] / ceiling_rate:.2f}), "
         f"{firma['elapsed']:.1f} s, snapshot {firma['snapshot']:.2f} s, peak RSS "
         f"{firma['peak_rss_mb']:.0f} MB (after seeding {firma['rss_before_mb']:.0f} MB); sink "
-        f"got {sink.result['messages']}, {dups} duplicate Message-IDs; campaign {firma['state']}",
+        f"got {sink.result['messages']}, {dups} duplicate Message-IDs; campaign {firma['state']}; "
+        f"per {PER}: {_fmt(firma['start_rate'])} msg/s at the start, "
+        f"{_fmt(firma['end_rate'])} at the end",
         flush=True,
     )
     print(
