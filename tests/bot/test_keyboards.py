@@ -38,7 +38,10 @@ def test_a_product_page_with_prices_paging_and_back():
         [("« Назад", "c:groups"), ("🛒 Корзина", "c:show")],
     ]
     only = layout(keyboards.products(_, rows[:1], group_id=3, page=0, pages=1))
-    assert only == [[("P7 · 1 500.50 ₽", "p:7")], [("« Назад", "c:groups"), ("🛒 Корзина", "c:show")]]
+    assert only == [
+        [("P7 · 1 500.50 ₽", "p:7")],
+        [("« Назад", "c:groups"), ("🛒 Корзина", "c:show")],
+    ]
 
 
 def test_the_cart_one_row_per_line_then_clear_and_check_out():
