@@ -10,13 +10,24 @@ Russian rates, services without stock.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    any_,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,6 +73,27 @@ def _cut(value: str | None, limit: int) -> str | None:
 
 def _postgres(session: AsyncSession) -> bool:
     return session.bind.dialect.name == "postgresql"
+
+
+def _among(session: AsyncSession, column, values) -> ColumnElement[bool]:
+    """``column IN values`` with the values as one parameter: an array on PostgreSQL,
+    a JSON array read by ``json_each`` on SQLite. The statement stays the same for
+    every batch (compiled and prepared once); an ``IN`` of 500 bound values was
+    rendered, bound and parsed anew each time: ~5 ms a look-up, most of a step's
+    reads."""
+    values = list(values)
+    if _postgres(session):
+        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+    listed = select(literal_column("value")).select_from(
+        func.json_each(bindparam(None, json.dumps(values), type_=String()))
+    )
+    return column.in_(listed.scalar_subquery())
+
+
+async def _select(session: AsyncSession, query):
+    """A Core query on the session's connection (no ORM layer for plain rows)."""
+    connection = await session.connection()
+    return await connection.execute(query)
 
 
 async def plan_each_batch(session: AsyncSession) -> None:
@@ -206,14 +238,16 @@ async def upsert_products(
     found: dict[str, dict[str, Any]] = {
         row["external_id"]: dict(row)
         for row in (
-            await session.execute(select(*_ROW).where(_PRODUCTS.c.external_id.in_(ids)))
+            await _select(
+                session, select(*_ROW).where(_among(session, _PRODUCTS.c.external_id, ids))
+            )
         ).mappings()
     }
     skus = {s for s in (_cut(r.sku, 100) for r in batch) if s}
     owners: dict[str, dict[str, Any]] = {}
     if skus:
-        query = select(*_ROW).where(_PRODUCTS.c.sku.in_(skus))
-        for row in (await session.execute(query)).mappings():
+        query = select(*_ROW).where(_among(session, _PRODUCTS.c.sku, skus))
+        for row in (await _select(session, query)).mappings():
             owners[row["sku"]] = found.get(row["external_id"]) or dict(row)
     original = {row["id"]: dict(row) for row in [*found.values(), *owners.values()]}
     at = now(session)
@@ -296,10 +330,11 @@ async def store_properties(
     if ids is None:
         ids = dict(
             (
-                await session.execute(
+                await _select(
+                    session,
                     select(_PRODUCTS.c.external_id, _PRODUCTS.c.id).where(
-                        _PRODUCTS.c.external_id.in_([r.external_id for r in batch])
-                    )
+                        _among(session, _PRODUCTS.c.external_id, {r.external_id for r in batch})
+                    ),
                 )
             ).all()
         )
@@ -319,10 +354,11 @@ async def store_properties(
                 continue
             values[name] = value.strip()[:1000]
         wanted[product_id] = values
-    existing = await session.execute(
+    existing = await _select(
+        session,
         select(
             _PROPERTIES.c.id, _PROPERTIES.c.product_id, _PROPERTIES.c.name, _PROPERTIES.c.value
-        ).where(_PROPERTIES.c.product_id.in_(list(wanted)))
+        ).where(_among(session, _PROPERTIES.c.product_id, wanted)),
     )
     gone, changed = [], []
     kept: dict[int, set[str]] = {}
@@ -364,16 +400,19 @@ async def apply_offers(
     products: dict[str, dict[str, Any]] = {
         row["external_id"]: dict(row)
         for row in (
-            await session.execute(select(*columns).where(_PRODUCTS.c.external_id.in_(wanted)))
+            await _select(
+                session, select(*columns).where(_among(session, _PRODUCTS.c.external_id, wanted))
+            )
         ).mappings()
     }
     stock = {p["id"]: p["stock"] for p in products.values()}  # as in the database
     prices: dict[int, dict[int, list]] = {}  # product id -> kind id -> [price id, price, new]
     if products:
-        rows = await session.execute(
+        rows = await _select(
+            session,
             select(
                 _PRICES.c.id, _PRICES.c.product_id, _PRICES.c.price_kind_id, _PRICES.c.price
-            ).where(_PRICES.c.product_id.in_(list(stock)))
+            ).where(_among(session, _PRICES.c.product_id, stock)),
         )
         for price_id, product_id, kind_id, price in rows:
             prices.setdefault(product_id, {})[kind_id] = [price_id, price, price]
