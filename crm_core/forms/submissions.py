@@ -409,6 +409,10 @@ def _contact_pairs(item: Incoming) -> list[Pair]:
         return []
 
 
+class _OneByOne(Exception):
+    """A batch whose outcomes only one by one gets right (see ``_receive_together``)."""
+
+
 async def _receive_together(
     session: AsyncSession, items: Sequence[Incoming], timezone: str
 ) -> tuple[list[Stored], list[dict[str, Any]]]:
@@ -437,6 +441,14 @@ async def _receive_together(
         requests.append(request)
     # (The caller locked every contact of the batch, before its raw rows.)
     results = await intake_leads(session, requests, contacts_locked=True)
+    # A marketing consent covers the channels of the contacts the customer has at that
+    # submission; applied after the whole batch, it would also cover those a later one
+    # of the batch adds to the same customer. That rare batch goes one by one.
+    last = {r.customer.id: n for n, r in enumerate(results) if r.customer is not None}
+    for n, ((i, _by_type, _responsible), result) in enumerate(zip(todo, results, strict=True)):
+        customer_id = result.customer.id if result.customer is not None else None
+        if customer_id and items[i].marketing_consent and last[customer_id] > n:
+            raise _OneByOne("a customer's marketing consent, then more of its contacts")
     deferred: list[dict[str, Any]] = []
     for (i, by_type, responsible_id), result in zip(todo, results, strict=True):
         item, row = items[i], stored[i]
@@ -525,6 +537,8 @@ async def receive_submissions(
             async with session.begin_nested():
                 together, deferred = await _receive_together(session, ordered, timezone)
             done = list(together)
+        except _OneByOne as exc:
+            log.info("a batch of %d submissions goes one by one: %s", len(items), exc)
         except Exception:
             log.warning("a batch of %d submissions failed together", len(items), exc_info=True)
     if done is None:

@@ -11,6 +11,7 @@ replaced by the referenced row's rank. The rest is compared as it is.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from sqlalchemy import select
@@ -48,6 +49,8 @@ KEY_TABLE = {
     "event_id": "events",
 }
 ENTITY_TABLE = {"lead": "leads", "customer": "customers", "event": "events"}
+# A consent's source names the form and the submission it came from.
+_SOURCE = re.compile(r"web form (\d+), submission (\d+)")
 SKIP = {"id", "calendar_token"}  # (random)
 
 
@@ -98,6 +101,14 @@ async def snapshot(session: AsyncSession, *, masked: frozenset[str] = frozenset(
                 value = ranks[ENTITY_TABLE[row["entity_type"]]].get(value, ("?", value))
             elif isinstance(value, dict | list):
                 value = _map_json(value, ranks, masked)
+            elif name == "consents" and column == "source" and value:
+                value = _SOURCE.sub(
+                    lambda m: (
+                        f"web form {ranks['forms'].get(int(m[1]))}, submission "
+                        f"{ranks['form_submissions'].get(int(m[2]))}"
+                    ),
+                    value,
+                )
             result[column] = value
         return result
 
