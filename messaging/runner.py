@@ -92,17 +92,19 @@ def recover_lost_claims(claimed_before: datetime) -> tuple:
     live = select(Campaign.id).where(Campaign.state.in_(_RESUMABLE))
     cancelled = select(Campaign.id).where(Campaign.state == CampaignState.CANCELLED)
     lost = and_(Delivery.status == D.SENDING, Delivery.claimed_at < claimed_before)
+    settled = dict(status=D.SKIPPED, claimed_at=None, retry_at=None, detail=CANCELLED_DETAIL)
+    # One status per statement: each is a range of the claim index, however many rows
+    # the campaign's history holds in other statuses.
     return (
         update(Delivery)
         .where(Delivery.campaign_id.in_(live.scalar_subquery()), lost)
         .values(status=D.PENDING),
         update(Delivery)
-        .where(
-            Delivery.campaign_id.in_(cancelled.scalar_subquery()),
-            Delivery.status.in_([D.PENDING, D.SENDING]),
-            or_(Delivery.status == D.PENDING, lost),
-        )
-        .values(status=D.SKIPPED, claimed_at=None, retry_at=None, detail=CANCELLED_DETAIL),
+        .where(Delivery.campaign_id.in_(cancelled.scalar_subquery()), lost)
+        .values(**settled),
+        update(Delivery)
+        .where(Delivery.campaign_id.in_(cancelled.scalar_subquery()), Delivery.status == D.PENDING)
+        .values(**settled),
     )
 
 
