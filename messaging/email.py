@@ -19,11 +19,11 @@ from email.utils import getaddresses, make_msgid
 from functools import lru_cache
 
 import aiosmtplib
-import dkim
 from aiosmtplib.email import quote_address
 from aiosmtplib.typing import SMTPStatus
 
-from messaging.config import DkimConfig, MessagingConfig, SmtpConfig
+from messaging.config import MessagingConfig, SmtpConfig
+from messaging.dkim_signing import DkimSigner
 from messaging.mime import address_header, date_header, header, render_mime
 from messaging.outcome import SendResult
 
@@ -86,45 +86,6 @@ def build_message(
     """The same message parsed back (the log transport keeps these for reading)."""
     raw, _message_id = render_email(email, mail_from=mail_from, reply_to=reply_to, at=at)
     return message_from_bytes(raw, policy=default_policy)
-
-
-# Signed when present: what a receiver shows or uses to thread and unsubscribe.
-DKIM_HEADERS = (
-    b"from",
-    b"to",
-    b"subject",
-    b"date",
-    b"message-id",
-    b"reply-to",
-    b"mime-version",
-    b"content-type",
-    b"list-unsubscribe",
-    b"list-unsubscribe-post",
-)
-
-
-class DkimSigner:
-    """Signs whole messages with the firm's key (rsa-sha256, relaxed/simple)."""
-
-    def __init__(self, config: DkimConfig) -> None:
-        self.config = config
-        with open(config.private_key_path, "rb") as fp:
-            self.key = fp.read()
-
-    def sign(self, raw: bytes) -> bytes:
-        present = {
-            line.split(b":", 1)[0].strip().lower()
-            for line in raw.split(b"\r\n\r\n")[0].split(b"\r\n")
-        }
-        headers = [h for h in DKIM_HEADERS if h in present]
-        signature = dkim.sign(
-            raw,
-            self.config.selector.encode(),
-            self.config.domain.encode(),
-            self.key,
-            include_headers=headers,
-        )
-        return signature + raw
 
 
 def envelope_sender(mail_from: str) -> str:
@@ -258,4 +219,4 @@ def create_email_transport(config: MessagingConfig) -> EmailTransport:
     return SmtpTransport(config) if config.smtp else LogTransport(config)
 
 
-__all__ = ["Attachment", "EmailTransport", "OutgoingEmail", "SendResult"]
+__all__ = ["Attachment", "DkimSigner", "EmailTransport", "OutgoingEmail", "SendResult"]
