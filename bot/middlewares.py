@@ -10,10 +10,20 @@ slow or rate-limited send must not hold it. Browsing (catalog, cart, orders, hel
 pre-checkout) only reads: on SQLite its transaction begins DEFERRED (``READ_ONLY``) and
 reads beside the writers instead of queueing for the write lock; on PostgreSQL it runs
 without a transaction of its own (autocommit), sparing the BEGIN and COMMIT round trips.
+
+On SQLite the updates that write take turns in the process (``write_turns``) before
+their transaction begins, until it ends: a writer that finds the database locked waits
+in SQLite's busy handler, which polls with sleeps growing to 100 ms and serves no one
+in order, so under a burst some "add to cart" waited seconds (``bench/bot.py``: p50
+40 ms, p99 5 s) while the lock itself is held for a millisecond or two. An asyncio
+lock hands the turn over at once, first come first served. It is released when the
+unit's first transaction ends (the handlers commit before talking to Telegram), not at
+the end of the update, so sends never hold it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -21,7 +31,9 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, Update, User
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction
 
 from bot.cache import BotCaches
 from bot.i18n import translator
@@ -38,6 +50,22 @@ READ_ONLY_COMMANDS = frozenset({"/catalog", "/cart", "/orders", "/help", "/langu
 READ_ONLY_BUTTONS = re.compile(r"^(?:g:\d+:\d+|p:\d+|ol:\d+|o:\d+:card|c:(?:show|groups))$")
 # The cart's +/− on a card or in the cart: a write, but it needs only the Telegram id.
 CART_BUTTONS = re.compile(r"^ca:\d+:-?1:[pc]$")
+
+
+# session.info key: how to give the write turn back (see the module docstring).
+WRITE_TURN = "firma_bot_write_turn"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _end_write_turn(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None and WRITE_TURN in session.info:
+        session.info.pop(WRITE_TURN)()
+
+
+def _give_back_turn(session: AsyncSession) -> None:
+    release = session.info.pop(WRITE_TURN, None)
+    if release is not None:
+        release()
 
 
 def _read_only_options(session: AsyncSession) -> dict[str, Any]:
@@ -90,6 +118,7 @@ class CustomerContextMiddleware(BaseMiddleware):
         self.clock = clock
         self.default_language = default_language
         self.caches = caches
+        self.write_turns = asyncio.Lock()  # SQLite only
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
@@ -101,10 +130,14 @@ class CustomerContextMiddleware(BaseMiddleware):
         actor = Actor(ActorKind.CUSTOMER, None, f"telegram:{user.id}")
         cache = self.caches.identities if self.caches is not None else None
         cached_ok = identity_may_be_cached(event)
+        session: AsyncSession | None = None
         try:
             async with unit_of_work(self.sessions, actor=actor, clock=self.clock) as session:
                 if reads_only(event):
                     await session.connection(execution_options=_read_only_options(session))
+                elif session.bind.dialect.name == "sqlite":
+                    await self.write_turns.acquire()
+                    session.info[WRITE_TURN] = self.write_turns.release
                 who = await resolve(
                     session,
                     user,
@@ -119,6 +152,8 @@ class CustomerContextMiddleware(BaseMiddleware):
                     data["caches"] = self.caches
                 return await handler(event, data)
         finally:
+            if session is not None:
+                _give_back_turn(session)  # no transaction ever began, or it failed
             if cache is not None and not cached_ok:
                 # This update may have changed who the user is (contact, checkout,
                 # /language, binding): the next browsing update reads it afresh.

@@ -62,6 +62,7 @@ class FakeTelegram:
     failures: list[_Failure] = field(default_factory=list)
     updates: asyncio.Queue = field(default_factory=asyncio.Queue)
     url: str = ""
+    holds: dict[tuple[str, str], asyncio.Event] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1000)
@@ -116,6 +117,9 @@ class FakeTelegram:
             self.calls.append(Call(method, params, failure.status))
             return self._error(failure)
         self.calls.append(Call(method, params))
+        held = self.holds.get((method, str(params.get("chat_id"))))
+        if held is not None:
+            await held.wait()
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._poll(params)})
         return web.json_response({"ok": True, "result": self._result(method, params)})
@@ -203,6 +207,12 @@ class FakeTelegram:
     ) -> None:
         """Answer the next ``times`` calls of ``method`` (for ``chat_id``) with an error."""
         self.failures.append(_Failure(method, status, retry_after, chat_id, times))
+
+    def hold(self, method: str, chat_id: int) -> asyncio.Event:
+        """Answer ``method`` calls for ``chat_id`` only once the returned event is set
+        (a slow Telegram); the call is recorded when it arrives."""
+        event = self.holds[(method, str(chat_id))] = asyncio.Event()
+        return event
 
     def of(self, method: str, chat_id: int | None = None) -> list[Call]:
         return [
