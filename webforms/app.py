@@ -10,7 +10,9 @@ a person who really was that fast can still be found in the form's submissions.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import time
 import uuid
 from datetime import date
@@ -61,6 +63,7 @@ class Webforms:
         )
         # slug → (good until, definitions version, form, consent, marketing) or a miss.
         self._cache: dict[str, tuple[float, int, Form | None, str, str | None]] = {}
+        self._loading: dict[str, tuple[int, asyncio.Future]] = {}  # slug → its one load
         self._managers: tuple[float, list[int]] = (0.0, [])
 
     async def aclose(self) -> None:
@@ -70,11 +73,31 @@ class Webforms:
     async def _definition(self, slug: str) -> tuple[Form | None, str, str | None]:
         """From the cache while it is fresh: every page view, token and submission
         needs the definition, and it changes rarely (a change made in this process is
-        seen at once; one made by another process within ``form_cache_seconds``)."""
+        seen at once; one made by another process within ``form_cache_seconds``).
+
+        One load per slug at a time: the requests that find the entry expired wait for
+        the load the first of them started (under load, every request in flight used
+        to read the definition itself each time it expired)."""
         version, at = definitions_version(), time.monotonic()
         hit = self._cache.get(slug)
         if hit is not None and hit[0] > at and hit[1] == version:
             return hit[2], hit[3], hit[4]
+        loading = self._loading.get(slug)
+        if loading is None or loading[0] != version:
+            task = asyncio.ensure_future(self._load(slug, version, at))
+            loading = self._loading[slug] = (version, task)
+            task.add_done_callback(functools.partial(self._loaded, slug, loading))
+        return await asyncio.shield(loading[1])
+
+    def _loaded(self, slug: str, loading: tuple[int, asyncio.Future], task: asyncio.Future):
+        if self._loading.get(slug) is loading:
+            del self._loading[slug]  # (a failed load is tried again by the next request)
+        if not task.cancelled():
+            task.exception()  # (read, so nobody left waiting does not mean "never retrieved")
+
+    async def _load(
+        self, slug: str, version: int, at: float
+    ) -> tuple[Form | None, str, str | None]:
         async with self.sessions() as session:
             await session.connection(execution_options=READ_ONLY)  # no write lock
             bind(session, actor=None, clock=self.config.clock)

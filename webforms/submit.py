@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from crm_core.forms import Evidence, Incoming, check_answers, meta_of
+from crm_core.forms import Evidence, Incoming, check_answers, contacts_of, meta_of
 from crm_core.models import Form, FormPurpose, SubmissionStatus
 from webforms import render
 from webforms.http import (
@@ -124,6 +124,7 @@ async def handle_submission(forms: Webforms, slug: str, request: Request) -> Res
         idempotency_key=key if isinstance(key, str) else None,
         token_nonce=token.nonce if token and not reason else None,
         spam_reason=reason,
+        contacts=None if reason else contacts_of(form.fields, answers),
     )
     # Stored and processed by the process's one writer, committed with its batch
     # before the visitor hears "accepted" (see webforms/writer.py).

@@ -11,7 +11,7 @@ from crm_core.forms.definitions import (
     texts_of,
     update_form,
 )
-from crm_core.forms.fields import check_answers, meta_of
+from crm_core.forms.fields import check_answers, contacts_of, meta_of
 from crm_core.forms.registration import active_managers
 from crm_core.forms.submissions import (
     Evidence,
@@ -33,6 +33,7 @@ __all__ = [
     "active_managers",
     "check_answers",
     "consent_text",
+    "contacts_of",
     "create_form",
     "definitions_version",
     "form_by_slug",

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from crm_core.contacts import normalize_email, normalize_phone
+from crm_core.customers.contacts import MAX_CONTACTS_PER_KIND, Contacts
 from crm_core.errors import ValidationFailed
 
 FIELD_TYPES = ("name", "phone", "email", "text", "textarea", "select", "checkbox", "date", "hidden")
@@ -140,6 +141,18 @@ def check_answers(
     if _flag(data.get("consent")) is not True:
         errors["consent"] = "consent_required"
     return answers, errors
+
+
+def contacts_of(fields: list[Mapping[str, Any]], answers: Mapping[str, Any]) -> Contacts | None:
+    """The phones and emails of answers ``check_answers`` cleaned (so normalised
+    already), in the order the intake would take them; None past the intake's limit
+    per kind (the intake then refuses them itself)."""
+    types = {f["name"]: f["type"] for f in fields}
+    phones = [v for k, v in answers.items() if types.get(k) == "phone"]
+    emails = [v for k, v in answers.items() if types.get(k) == "email"]
+    if max(len(phones), len(emails)) > MAX_CONTACTS_PER_KIND:
+        return None
+    return Contacts(phones=tuple(dict.fromkeys(phones)), emails=tuple(dict.fromkeys(emails)))
 
 
 def meta_of(data: Mapping[str, Any], lang: str | None = None) -> dict[str, str]:

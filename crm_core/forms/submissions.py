@@ -27,7 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.context import now
-from crm_core.customers.contacts import Pair, normalize_contacts
+from crm_core.customers.contacts import Contacts, normalize_contacts
 from crm_core.errors import ValidationFailed
 from crm_core.forms.registration import (
     active_managers,
@@ -297,6 +297,9 @@ class Incoming:
     token_nonce: str | None = None
     spam_reason: str | None = None
     managers: list[int] | None = None
+    # The answers' phones and emails as the door normalised them (``contacts_of``),
+    # so the batch does not parse them again; None: normalised here.
+    contacts: Contacts | None = None
 
 
 async def _store(session: AsyncSession, item: Incoming) -> Stored:
@@ -396,17 +399,20 @@ async def receive_submission(
         return await _keep_failed(session, stored, exc)
 
 
-def _contact_pairs(item: Incoming) -> list[Pair]:
-    """The contacts the intake will lock for this submission (none for spam)."""
+def _contacts(item: Incoming) -> Contacts | None:
+    """The contacts the intake will take for this submission (none for spam), as the
+    door normalised them or normalised now; None if the intake will refuse them."""
     if item.spam_reason:
-        return []
+        return None
+    if item.contacts is not None:
+        return item.contacts
     types = {f["name"]: f["type"] for f in item.form.fields}
     phones = [v for k, v in item.answers.items() if types.get(k) == "phone"]
     emails = [v for k, v in item.answers.items() if types.get(k) == "email"]
     try:
-        return normalize_contacts(phones, emails, None).pairs()
+        return normalize_contacts(phones, emails, None)
     except Exception:  # the intake will refuse it before taking any lock
-        return []
+        return None
 
 
 class _OneByOne(Exception):
@@ -414,7 +420,10 @@ class _OneByOne(Exception):
 
 
 async def _receive_together(
-    session: AsyncSession, items: Sequence[Incoming], timezone: str
+    session: AsyncSession,
+    items: Sequence[Incoming],
+    timezone: str,
+    known: dict[int, Contacts | None],
 ) -> tuple[list[Stored], list[dict[str, Any]]]:
     """The batch's way: every raw row, then ONE batch intake for the fresh ones, then
     their registrations and consents; each with the outcome one by one would give."""
@@ -437,6 +446,10 @@ async def _receive_together(
             meta=item.meta,
             responsible_id=responsible_id,
         )
+        contacts = known[id(item)] if id(item) in known else _contacts(item)
+        if contacts is not None:  # (parsed once: at the door, or for the lock above)
+            del request["phones"], request["emails"]
+            request["contacts"] = contacts
         todo.append((i, by_type, responsible_id))
         requests.append(request)
     # (The caller locked every contact of the batch, before its raw rows.)
@@ -524,9 +537,11 @@ async def receive_submissions(
     On PostgreSQL the contacts of the whole batch are locked first, in one sorted
     statement, and the rows go in by idempotency key: two batches, or a batch and any
     other intake, take their locks in one order and never deadlock."""
+    known: dict[int, Contacts | None] = {}  # id(item) → its contacts, parsed once
     if len(items) > 1 and session.get_bind().dialect.name == "postgresql":
         # (One item: the intake's own lock is the same. SQLite: one writer anyway.)
-        pairs = sorted({p for item in items for p in _contact_pairs(item)})
+        known = {id(item): _contacts(item) for item in items}
+        pairs = sorted({p for c in known.values() for p in (c or Contacts()).pairs()})
         if pairs:
             await lock_contacts(session, pairs)
     order = sorted(range(len(items)), key=lambda i: items[i].idempotency_key or "")
@@ -535,7 +550,7 @@ async def receive_submissions(
     if len(items) > 1:
         try:
             async with session.begin_nested():
-                together, deferred = await _receive_together(session, ordered, timezone)
+                together, deferred = await _receive_together(session, ordered, timezone, known)
             done = list(together)
         except _OneByOne as exc:
             log.info("a batch of %d submissions goes one by one: %s", len(items), exc)

@@ -122,9 +122,15 @@ def build_input(
     comment: str | None,
     responsible_id: int | None,
     data: Mapping[str, Any] | None,
+    contacts: Contacts | None = None,
 ) -> LeadInput:
-    """Validate and normalise a request; raise ValidationFailed naming the bad field."""
-    contacts = _normalize(phones, emails, telegram_id)
+    """Validate and normalise a request; raise ValidationFailed naming the bad field.
+    ``contacts``: already normalised (a door that checked them), instead of phones,
+    emails and Telegram id."""
+    if contacts is None:
+        contacts = _normalize(phones, emails, telegram_id)
+    elif phones or emails or telegram_id is not None:
+        raise TypeError("give contacts, or phones, emails and telegram_id, not both")
     clean_name = clean_text(name, field="name", max_length=200) or ""
     if not clean_name and not contacts:
         raise ValidationFailed("Give a name, a phone, an email or a Telegram id", field="name")

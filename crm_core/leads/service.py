@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from crm_core.context import now
 from crm_core.customers.common import UNSET, clean_text, clip, is_set
 from crm_core.customers.contacts import (
+    Contacts,
     contact_rows,
     normalize_emails,
     normalize_phones,
@@ -65,8 +66,10 @@ def _intake_input(
     comment: str | None = None,
     responsible_id: int | None = None,
     data: Mapping[str, Any] | None = None,
+    contacts: Contacts | None = None,
 ) -> LeadInput:
     return build_input(
+        contacts=contacts,
         name=name,
         phones=phones,
         emails=emails,
@@ -141,7 +144,8 @@ async def intake_leads(
     *,
     contacts_locked: bool = False,
 ) -> list[IntakeResult]:
-    """``intake_lead`` for each request (its keywords, but ``state_code``) in turn, in a
+    """``intake_lead`` for each request (its keywords, but ``state_code``; ``contacts``
+    instead of phones and emails when the door normalised them already) in turn, in a
     fixed number of statements for the batch: a request merges into a lead an earlier
     one of the batch made, as it would one by one. Raises at the first bad request,
     leaving the session half done: the caller rolls back (a savepoint). ``contacts_locked``:

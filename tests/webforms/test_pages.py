@@ -106,3 +106,28 @@ async def test_form_definitions_cache(client, api, make_form, webforms_state, uo
     webforms_state._cache.clear()
     assert (await client.get("/forms/callback")).status_code == 410
     assert (await client.get("/forms/callback/token")).status_code == 410
+
+
+async def test_an_expired_definition_is_read_once_for_all_requests_in_flight(
+    client, make_form, webforms_state, engine
+):
+    import asyncio
+
+    from sqlalchemy import event
+
+    await make_form()
+    webforms_state._cache.clear()  # (as when it expires)
+    reads = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if "forms.slug" in statement:
+            reads.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        answers = await asyncio.gather(*(client.get("/forms/callback/token") for _ in range(20)))
+        again = await client.get("/forms/callback/token")  # (from the cache)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert [r.status_code for r in answers] == [200] * 20 and again.status_code == 200
+    assert len(reads) == 1
