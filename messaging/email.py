@@ -166,6 +166,10 @@ class SmtpTransport:
                 self._keep(client)
                 detail = f"{exc.code} {exc.message}"
                 return SendResult(False, message_id, detail, permanent=exc.code >= 500)
+            except ValueError as exc:  # an address no SMTP command line can carry
+                self._keep(client)
+                detail = f"invalid address: {exc}"
+                return SendResult(False, message_id, detail, permanent=True, bad_address=True)
             except (aiosmtplib.SMTPException, OSError) as exc:
                 # The connection broke: drop it; the message may be retried.
                 await self._drop(client)
@@ -180,11 +184,14 @@ class SmtpTransport:
         already has CRLF line ends). The DATA answer; on a refusal the envelope is
         reset for the connection's next message and the refusal raised."""
         size = [f"SIZE={len(raw)}".encode()] if client.supports_extension("size") else []
+        rcpt = b"TO:" + quote_address(to).encode("ascii")  # ValueError before any command
         try:
             answer = await client.execute_command(b"MAIL", self._mail_from, *size)
             if answer.code != SMTPStatus.completed:
                 raise aiosmtplib.SMTPSenderRefused(answer.code, answer.message, self._sender)
-            await client.rcpt(to)
+            answer = await client.execute_command(b"RCPT", rcpt)
+            if answer.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
+                raise aiosmtplib.SMTPRecipientRefused(answer.code, answer.message, to)
             return (await client.data(raw)).message
         except aiosmtplib.SMTPResponseException:
             with contextlib.suppress(ConnectionError, aiosmtplib.SMTPResponseException):
