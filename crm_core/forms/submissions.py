@@ -108,9 +108,51 @@ async def store_submission(
     duplicates and replays. ``safety_net`` schedules a worker look in case the caller
     never processes it."""
     at = now(session)
+    values = _values(
+        at,
+        form,
+        answers=answers,
+        meta=meta,
+        evidence=evidence,
+        marketing_consent=marketing_consent,
+        idempotency_key=idempotency_key,
+        token_nonce=token_nonce,
+        spam_reason=spam_reason,
+    )
+    key = values["idempotency_key"]
+    statement = _INSERTS[session.get_bind().dialect.name]
+    for _attempt in range(2):
+        new_id = (await session.execute(statement, values)).scalar()
+        if new_id is not None:
+            if safety_net and values["status"] is SubmissionStatus.RECEIVED:
+                event = emit(session, "form.submission_received", {"submission_id": new_id})
+                event.available_at = at + SAFETY_NET_DELAY
+            return Stored(new_id, values["status"], True, values["error"])
+        if key is not None:
+            seen = await _by_key(session, form.id, key)
+            if seen is not None:
+                return seen
+        # Not the key, so the token's nonce: this token already made a submission.
+        values.update(status=SubmissionStatus.SPAM, token_nonce=None, error=REPLAYED_TOKEN)
+    raise AssertionError("unreachable: a spam row has no token nonce to clash on")
+
+
+def _values(
+    at,
+    form: Form,
+    *,
+    answers: dict[str, Any],
+    meta: dict[str, Any],
+    evidence: Evidence,
+    marketing_consent: bool,
+    idempotency_key: str | None,
+    token_nonce: str | None,
+    spam_reason: str | None,
+) -> dict[str, Any]:
+    """The raw row of a submission."""
     key = (idempotency_key or "").strip()[:100] or None
     marketing = marketing_consent and form.marketing_consent_text_id is not None
-    values: dict[str, Any] = {
+    return {
         "form_id": form.id,
         "status": SubmissionStatus.SPAM if spam_reason else SubmissionStatus.RECEIVED,
         "idempotency_key": key,
@@ -128,21 +170,6 @@ async def store_submission(
         "error": spam_reason,
         "created_at": at,
     }
-    statement = _INSERTS[session.get_bind().dialect.name]
-    for _attempt in range(2):
-        new_id = (await session.execute(statement, values)).scalar()
-        if new_id is not None:
-            if safety_net and values["status"] is SubmissionStatus.RECEIVED:
-                event = emit(session, "form.submission_received", {"submission_id": new_id})
-                event.available_at = at + SAFETY_NET_DELAY
-            return Stored(new_id, values["status"], True, values["error"])
-        if key is not None:
-            seen = await _by_key(session, form.id, key)
-            if seen is not None:
-                return seen
-        # Not the key, so the token's nonce: this token already made a submission.
-        values.update(status=SubmissionStatus.SPAM, token_nonce=None, error=REPLAYED_TOKEN)
-    raise AssertionError("unreachable: a spam row has no token nonce to clash on")
 
 
 async def _by_key(session: AsyncSession, form_id: int, key: str) -> Stored | None:
@@ -419,6 +446,51 @@ class _OneByOne(Exception):
     """A batch whose outcomes only one by one gets right (see ``_receive_together``)."""
 
 
+_INSERT_OF = {"sqlite": sqlite_insert, "postgresql": pg_insert}
+_RETURNED = (_TABLE.c.id, _TABLE.c.idempotency_key, _TABLE.c.token_nonce)
+
+
+async def _store_together(session: AsyncSession, items: Sequence[Incoming]) -> list[Stored]:
+    """Every raw row of the batch in ONE insert, with the ids one by one would give
+    (in the rows' order). Raises ``_OneByOne`` for a batch where that is not certain:
+    a key or token repeated in the batch or seen before (a double click, a retried
+    request, a replayed token: rows one by one settles them), or more than one row
+    without either (their returned ids could not be told apart)."""
+    at = now(session)
+    rows = [
+        _values(
+            at,
+            item.form,
+            answers=item.answers,
+            meta=item.meta,
+            evidence=item.evidence,
+            marketing_consent=item.marketing_consent,
+            idempotency_key=item.idempotency_key,
+            token_nonce=item.token_nonce,
+            spam_reason=item.spam_reason,
+        )
+        for item in items
+    ]
+    marks = [(r["form_id"], r["idempotency_key"], r["token_nonce"]) for r in rows]
+    keys = [(f, k) for f, k, _n in marks if k]
+    nonces = [n for _f, _k, n in marks if n]
+    if (
+        len(set(keys)) < len(keys)
+        or len(set(nonces)) < len(nonces)
+        or sum(1 for _f, k, n in marks if not k and not n) > 1
+    ):
+        raise _OneByOne("a key or token repeated in the batch")
+    insert = _INSERT_OF[session.get_bind().dialect.name]
+    statement = insert(_TABLE).values(rows).on_conflict_do_nothing().returning(*_RETURNED)
+    got = sorted((await session.execute(statement)).all())
+    # Rows go in, and get their ids, in their order; checked, not assumed.
+    if len(got) != len(rows) or any(
+        (g[1], g[2]) != (k, n) for g, (_f, k, n) in zip(got, marks, strict=True)
+    ):
+        raise _OneByOne("a key or token seen before")
+    return [Stored(g[0], r["status"], True, r["error"]) for g, r in zip(got, rows, strict=True)]
+
+
 async def _receive_together(
     session: AsyncSession,
     items: Sequence[Incoming],
@@ -427,7 +499,7 @@ async def _receive_together(
 ) -> tuple[list[Stored], list[dict[str, Any]]]:
     """The batch's way: every raw row, then ONE batch intake for the fresh ones, then
     their registrations and consents; each with the outcome one by one would give."""
-    stored = [await _store(session, item) for item in items]
+    stored = await _store_together(session, items)
     todo: list[tuple[int, dict[str, list[Any]], int | None]] = []
     requests: list[dict[str, Any]] = []
     managers: list[int] | None = None
