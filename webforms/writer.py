@@ -2,9 +2,11 @@
 
 A request hands its submission to a bounded queue and waits. One writer task (started
 by the first submission, ending when the queue is empty) takes up to ``batch_size``
-queued submissions and writes them in ONE transaction, each in its own savepoint
-(``crm_core.forms.receive_submissions``): one that fails is kept, ``failed`` with its
-error, for the worker's retry, and spoils none of the others. Every visitor is
+queued submissions and writes them in ONE transaction (``crm_core.forms.
+receive_submissions``): together, through the core's batch intake, a fixed number of
+statements for the batch; if that fails, each in its own savepoint, so one that fails
+is kept, ``failed`` with its error, for the worker's retry, and spoils none of the
+others. Every visitor is
 answered only after the commit, so "accepted" still means durable. The waiting is
 shielded: a visitor who hangs up does not cancel the batch.
 
@@ -16,7 +18,8 @@ after it is written at once in its own transaction.
 
 Why: one transaction per submission spent most of a submission's server time on
 opening, committing and (SQLite) queueing for the write lock; one writer and one
-commit per batch spend it once per batch.
+commit per batch spend it once per batch, and the batch intake spends the look-ups and
+inserts once per batch too.
 """
 
 from __future__ import annotations
