@@ -17,7 +17,8 @@ from a scan of the period's orders. Readings:
   when given) → of those, converted to a customer → distinct customers of those
   leads with at least one non-cancelled order (any date, any kind) → distinct
   customers with at least one fully paid order (``paid_amount >= total > 0``).
-  Each stage has its percentage of the previous one.
+  Each stage has its percentage of the previous one. Whether a customer has such
+  orders is read from ``customer_order_marks``, which the order services keep.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_core.analytics.day_figures import order_figures
 from crm_core.analytics.periods import FIRM_TIMEZONE, day_bounds, money, percent
 from crm_core.errors import ValidationFailed
-from crm_core.models import Lead, Order, OrderKind, OrderState, StateCategory
+from crm_core.models import CustomerOrderMarks, Lead, OrderKind, OrderState, StateCategory
 
 
 @dataclass(slots=True)
@@ -101,25 +102,23 @@ async def _lead_chain(session: AsyncSession, lo, hi, responsible_id: int | None)
             select(func.count(Lead.id), func.count(Lead.customer_id)).where(*cohort)
         )
     ).one()
-    # Per distinct customer of the cohort, EXISTS stops at its first matching order
-    # (ix_orders_customer_date): no scan of every order those customers ever made.
+    # Each distinct customer of the cohort looked up once in customer_order_marks (kept
+    # by the order services), instead of two EXISTS into its orders (~20 µs a customer).
     cohort_customers = (
         select(Lead.customer_id.label("customer_id"))
         .where(*cohort, Lead.customer_id.is_not(None))
         .distinct()
         .subquery()
     )
-    customer = cohort_customers.c.customer_id
-    live = (Order.customer_id == customer) & (Order.category != StateCategory.CANCELLED)
-    fully_paid = (Order.total > 0) & (Order.paid_amount >= Order.total)
-    has_order = select(Order.id).where(live).exists()
-    has_paid = select(Order.id).where(live, fully_paid).exists()
+    marks = CustomerOrderMarks
     ordered, paid = (
         await session.execute(
             select(
-                func.count(case((has_order, 1))),
-                func.count(case((has_paid, 1))),
-            ).select_from(cohort_customers)
+                func.count(case((marks.live_orders > 0, 1))),
+                func.count(case((marks.paid_orders > 0, 1))),
+            )
+            .select_from(cohort_customers)
+            .join(marks, marks.customer_id == cohort_customers.c.customer_id)
         )
     ).one()
     stages, previous = [], None

@@ -23,7 +23,7 @@ from crm_core.models.exchange import (
     Store,
     StoreOrder,
 )
-from crm_core.models.figures import NOBODY, OrderDayFigure
+from crm_core.models.figures import NOBODY, CustomerOrderMarks, OrderDayFigure
 from crm_core.models.form import (
     ConsentText,
     Form,
@@ -66,6 +66,7 @@ __all__ = [
     "ContactPerson",
     "ContactPoint",
     "Customer",
+    "CustomerOrderMarks",
     "CustomerTag",
     "Delivery",
     "DeliveryStatus",

@@ -33,3 +33,18 @@ class OrderDayFigure(Base):
     responsible_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     orders: Mapped[int] = mapped_column(default=0)
     amount_kopecks: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CustomerOrderMarks(Base):
+    """Per customer, how many orders are live (not cancelled) and how many of those are
+    fully paid (``paid_amount >= total > 0``): the funnel's lead → customer → order →
+    paid chain reads these instead of looking into every cohort customer's orders.
+    Kept with ``order_day_figures`` by the same services; rows may hold zeros."""
+
+    __tablename__ = "customer_order_marks"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    live_orders: Mapped[int] = mapped_column(default=0)
+    paid_orders: Mapped[int] = mapped_column(default=0)

@@ -1,16 +1,23 @@
-"""Keeping ``order_day_figures`` true: every order change adds its deltas there.
+"""Keeping the orders' summaries true: every order change adds its deltas there.
 
-An order counts in one row: (UTC day of ``date``, kind, state, responsible) with one
-order and its total. A service takes ``figure_of(order)`` before it changes an order and
-hands it with the one after to ``record_figures`` in the same transaction; a new order
-has no "before". The deltas go in as one upsert (``INSERT … ON CONFLICT DO UPDATE SET
-orders = orders + excluded.orders``), so two transactions touching one day never lose an
-update: on PostgreSQL the second waits for the first's row lock and adds to its result;
-SQLite has one writer at a time. Keys are written in sorted order, so two transactions
-that each move orders between the same two rows take their locks in the same order.
+Two summaries, both read by the funnel and the plan instead of the orders:
 
-``rebuild_order_figures`` recomputes the table from the orders (after a bulk load, or
-to check it); migration 0011 does the same once.
+- ``order_day_figures``: an order counts in one row, (UTC day of ``date``, kind, state,
+  responsible), with one order and its total.
+- ``customer_order_marks``: per customer, its live (not cancelled) orders and, of
+  those, the fully paid ones (``paid_amount >= total > 0``).
+
+A service takes ``snapshot(order)`` before it changes an order and hands it with the
+snapshot after to ``record_change`` in the same transaction (a new order has no
+"before"). The deltas go in as upserts (``INSERT … ON CONFLICT DO UPDATE SET orders =
+orders + excluded.orders``), so two transactions touching one row never lose an
+update: on PostgreSQL the second waits for the first's row lock and adds to its
+result; SQLite has one writer at a time. Keys are written in sorted order, so two
+transactions moving orders between the same rows take their locks in the same order.
+Inside a savepoint, a rolled-back change takes its deltas with it.
+
+``rebuild_order_figures`` recomputes both from the orders (after a bulk load, or to
+check them); migration 0011 does the same once.
 """
 
 from __future__ import annotations
@@ -23,11 +30,11 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_core.models import NOBODY, Order, OrderDayFigure
+from crm_core.models import NOBODY, CustomerOrderMarks, Order, OrderDayFigure, StateCategory
 
 
 class Figure(NamedTuple):
-    """Where one order counts and with how much."""
+    """Where one order counts in the day figures and with how much."""
 
     kind_id: int
     day: date
@@ -36,12 +43,21 @@ class Figure(NamedTuple):
     kopecks: int
 
 
+class Snapshot(NamedTuple):
+    """What of an order its summaries hold."""
+
+    figure: Figure
+    customer_id: int
+    live: bool
+    fully_paid: bool
+
+
 def kopecks(amount: Decimal) -> int:
     return int((Decimal(amount) * 100).to_integral_value())
 
 
 def figure_of(order: Order) -> Figure:
-    """The row ``order`` counts in, as it is now."""
+    """The day-figures row ``order`` counts in, as it is now."""
     return Figure(
         order.kind_id,
         order.date.astimezone(UTC).date(),
@@ -51,7 +67,14 @@ def figure_of(order: Order) -> Figure:
     )
 
 
-def _deltas(before: Figure | None, after: Figure | None) -> dict[tuple, list[int]]:
+def snapshot(order: Order) -> Snapshot:
+    """The order as its summaries see it now."""
+    live = order.category != StateCategory.CANCELLED
+    paid = live and order.total > 0 and order.paid_amount >= order.total
+    return Snapshot(figure_of(order), order.customer_id, live, paid)
+
+
+def _figure_deltas(before: Figure | None, after: Figure | None) -> dict[tuple, list[int]]:
     deltas: dict[tuple, list[int]] = {}
     for figure, sign in ((before, -1), (after, 1)):
         if figure is not None:
@@ -61,78 +84,118 @@ def _deltas(before: Figure | None, after: Figure | None) -> dict[tuple, list[int
     return {key: d for key, d in deltas.items() if d != [0, 0]}
 
 
+def _mark_deltas(before: Snapshot | None, after: Snapshot | None) -> dict[int, list[int]]:
+    deltas: dict[int, list[int]] = {}
+    for shot, sign in ((before, -1), (after, 1)):
+        if shot is not None:
+            delta = deltas.setdefault(shot.customer_id, [0, 0])
+            delta[0] += sign * shot.live
+            delta[1] += sign * shot.fully_paid
+    return {key: d for key, d in deltas.items() if d != [0, 0]}
+
+
 def _insert(session: AsyncSession):
     return (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert
+
+
+async def _add(session: AsyncSession, table, keys: list[str], counts: list[str], rows) -> None:
+    statement = _insert(session)(table).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c[k] for k in keys],
+        set_={c: table.c[c] + statement.excluded[c] for c in counts},
+    )
+    await session.execute(statement)
 
 
 async def record_figures(
     session: AsyncSession, before: Figure | None, after: Figure | None
 ) -> None:
     """Move one order's count and total from the row of ``before`` to that of ``after``."""
-    deltas = _deltas(before, after)
-    if not deltas:
-        return
-    table = OrderDayFigure.__table__
-    rows = [
-        {
-            "kind_id": key[0],
-            "day": key[1],
-            "state_id": key[2],
-            "responsible_id": key[3],
-            "orders": n,
-            "amount_kopecks": amount,
-        }
-        for key, (n, amount) in sorted(deltas.items())
-    ]
-    statement = _insert(session)(table).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.kind_id, table.c.day, table.c.state_id, table.c.responsible_id],
-        set_={
-            "orders": table.c.orders + statement.excluded.orders,
-            "amount_kopecks": table.c.amount_kopecks + statement.excluded.amount_kopecks,
-        },
+    deltas = _figure_deltas(before, after)
+    if deltas:
+        rows = [
+            {
+                "kind_id": key[0],
+                "day": key[1],
+                "state_id": key[2],
+                "responsible_id": key[3],
+                "orders": n,
+                "amount_kopecks": amount,
+            }
+            for key, (n, amount) in sorted(deltas.items())
+        ]
+        keys = ["kind_id", "day", "state_id", "responsible_id"]
+        await _add(session, OrderDayFigure.__table__, keys, ["orders", "amount_kopecks"], rows)
+
+
+async def record_change(
+    session: AsyncSession, before: Snapshot | None, after: Snapshot | None
+) -> None:
+    """Bring both summaries from ``before`` to ``after`` of one order (None: no order)."""
+    await record_figures(
+        session,
+        before.figure if before is not None else None,
+        after.figure if after is not None else None,
     )
-    await session.execute(statement)
+    marks = _mark_deltas(before, after)
+    if marks:
+        rows = [
+            {"customer_id": customer, "live_orders": live, "paid_orders": paid}
+            for customer, (live, paid) in sorted(marks.items())
+        ]
+        await _add(
+            session,
+            CustomerOrderMarks.__table__,
+            ["customer_id"],
+            ["live_orders", "paid_orders"],
+            rows,
+        )
 
 
-def utc_day_sql(dialect: str) -> str:
-    """SQL for the UTC day of ``orders.date`` (SQLite keeps it as naive UTC text)."""
-    if dialect == "postgresql":
-        return "(orders.date AT TIME ZONE 'UTC')::date"
-    return "date(orders.date)"
-
-
-def rebuild_sql(dialect: str) -> str:
-    """One INSERT … SELECT that fills an empty ``order_day_figures`` from the orders."""
-    day = utc_day_sql(dialect)
-    return (
+def rebuild_sql(dialect: str) -> list[str]:
+    """INSERT … SELECTs that fill the empty summaries from the orders."""
+    day = (
+        "(orders.date AT TIME ZONE 'UTC')::date" if dialect == "postgresql" else "date(orders.date)"
+    )
+    live = "category <> 'cancelled'"
+    return [
         "INSERT INTO order_day_figures "
         "(kind_id, day, state_id, responsible_id, orders, amount_kopecks) "
         f"SELECT kind_id, {day}, state_id, coalesce(responsible_id, {NOBODY}), count(*), "
         "coalesce(sum(CAST(round(total * 100) AS BIGINT)), 0) "
-        f"FROM orders GROUP BY kind_id, {day}, state_id, coalesce(responsible_id, {NOBODY})"
-    )
+        f"FROM orders GROUP BY kind_id, {day}, state_id, coalesce(responsible_id, {NOBODY})",
+        "INSERT INTO customer_order_marks (customer_id, live_orders, paid_orders) "
+        f"SELECT customer_id, sum(CASE WHEN {live} THEN 1 ELSE 0 END), "
+        f"sum(CASE WHEN {live} AND total > 0 AND paid_amount >= total THEN 1 ELSE 0 END) "
+        "FROM orders GROUP BY customer_id",
+    ]
 
 
 async def rebuild_order_figures(session: AsyncSession) -> int:
-    """Recompute ``order_day_figures`` from the orders; the number of rows written."""
+    """Recompute the orders' summaries from the orders; the day-figure rows written."""
     dialect = session.bind.dialect.name
     if dialect == "postgresql":
-        # Writers of the figures (ROW EXCLUSIVE) wait until this transaction ends, and it
-        # waits for those in flight: what it reads then already holds their changes, and
-        # a change not yet committed adds its delta on top of the rebuilt rows afterwards.
-        await session.execute(text("LOCK TABLE order_day_figures IN EXCLUSIVE MODE"))
+        # Writers of the summaries (ROW EXCLUSIVE) wait until this transaction ends, and
+        # it waits for those in flight: what it reads then holds their changes, and a
+        # change not yet committed adds its delta on top of the rebuilt rows afterwards.
+        await session.execute(
+            text("LOCK TABLE order_day_figures, customer_order_marks IN EXCLUSIVE MODE")
+        )
     await session.execute(delete(OrderDayFigure))
-    await session.execute(text(rebuild_sql(dialect)))
+    await session.execute(delete(CustomerOrderMarks))
+    for statement in rebuild_sql(dialect):
+        await session.execute(text(statement))
     return await session.scalar(select(func.count()).select_from(OrderDayFigure)) or 0
 
 
 __all__ = [
     "Figure",
+    "Snapshot",
     "figure_of",
     "kopecks",
     "rebuild_order_figures",
     "rebuild_sql",
+    "record_change",
     "record_figures",
-    "utc_day_sql",
+    "snapshot",
 ]

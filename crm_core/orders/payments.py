@@ -21,6 +21,7 @@ from crm_core.errors import Conflict, ValidationFailed
 from crm_core.lookup import get_or_404
 from crm_core.models import Invoice, Order, Payment, PaymentMethod, StateCategory
 from crm_core.orders.common import ensure_open, lock_order
+from crm_core.orders.figures import record_change, snapshot
 from crm_core.orders.indicators import paid_percent
 from crm_core.outbox.service import emit
 
@@ -143,7 +144,9 @@ async def _add_paid(session: AsyncSession, order: Order, amount: Decimal) -> Dec
             select(table.c.total - table.c.paid_amount).where(table.c.id == order.id)
         )
         raise Conflict(f"payment {amount:.2f} exceeds the {current:.2f} left to pay")
+    before = snapshot(order)
     set_committed_value(order, "paid_amount", paid)
+    await record_change(session, before, snapshot(order))  # fully paid now, maybe
     return paid
 
 
@@ -244,7 +247,9 @@ async def _take_back(session: AsyncSession, order: Order, amount: Decimal) -> De
     paid = result.scalar_one_or_none()
     if paid is None:
         raise Conflict(f"refund {amount:.2f} exceeds what is paid for order {order.number}")
+    before = snapshot(order)
     set_committed_value(order, "paid_amount", paid)
+    await record_change(session, before, snapshot(order))  # no longer fully paid, maybe
     return paid
 
 

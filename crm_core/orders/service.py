@@ -34,7 +34,7 @@ from crm_core.models import (
 )
 from crm_core.numbering import FIRM_TIMEZONE, ORDER_SERIES, document_number
 from crm_core.orders.common import bump_customer, counts_for_customer, ensure_open, lock_order
-from crm_core.orders.figures import figure_of, record_figures
+from crm_core.orders.figures import record_change, snapshot
 from crm_core.orders.indicators import (
     indicator_filter,
     indicator_of,
@@ -150,7 +150,7 @@ async def create_order(
     except IntegrityError as exc:  # a concurrent create with the same external_id won
         raise Conflict(f"An order with external_id {external_id!r} already exists") from exc
     await bump_customer(session, customer_id, orders=1, spent=order.total, order_date=date)
-    await record_figures(session, None, figure_of(order))
+    await record_change(session, None, snapshot(order))
     emit(
         session,
         "order.created",
@@ -206,7 +206,7 @@ async def _replace_lines(
 async def update_order(session: AsyncSession, order_id: int, **fields: Any) -> Order:
     """Change due date, comment, responsible, address, price kind; ``lines`` replace all."""
     order = await lock_order(session, order_id, with_lines=True)
-    before = figure_of(order)
+    before = snapshot(order)
     if "due_at" in fields:
         order.due_at = _aware(fields["due_at"], "due_at")
     if "comment" in fields:
@@ -230,7 +230,7 @@ async def update_order(session: AsyncSession, order_id: int, **fields: Any) -> O
         await _replace_lines(session, order, fields["lines"], price_kind)
     order.updated_at = now(session)
     await session.flush()
-    await record_figures(session, before, figure_of(order))
+    await record_change(session, before, snapshot(order))
     return await get_order(session, order_id)
 
 
@@ -238,7 +238,7 @@ async def add_order_line(session: AsyncSession, order_id: int, line: LineInput) 
     """Append one line to an open order."""
     order = await lock_order(session, order_id, with_lines=True)
     ensure_open(order, "change its lines")
-    before = figure_of(order)
+    before = snapshot(order)
     price_kind = await session.get(PriceKind, order.price_kind_id) if order.price_kind_id else None
     position = max((x.position for x in order.lines), default=-1) + 1
     [built] = await build_lines(session, [line], price_kind, first_position=position, field="line")
@@ -249,7 +249,7 @@ async def add_order_line(session: AsyncSession, order_id: int, line: LineInput) 
         await bump_customer(session, order.customer_id, spent=order.total - old_total)
     order.updated_at = now(session)
     await session.flush()
-    await record_figures(session, before, figure_of(order))
+    await record_change(session, before, snapshot(order))
     return await get_order(session, order_id)
 
 
@@ -262,7 +262,7 @@ async def remove_order_line(session: AsyncSession, order_id: int, line_id: int) 
         raise NotFound(f"Line {line_id} of order {order.number} not found")
     if line.shipped_quantity > 0:
         raise Conflict(f"Line {line.name!r} is already shipped: it cannot be removed")
-    before = figure_of(order)
+    before = snapshot(order)
     old_total = order.total
     order.lines.remove(line)
     apply_totals(order)
@@ -275,7 +275,7 @@ async def remove_order_line(session: AsyncSession, order_id: int, line_id: int) 
         await bump_customer(session, order.customer_id, spent=order.total - old_total)
     order.updated_at = now(session)
     await session.flush()
-    await record_figures(session, before, figure_of(order))
+    await record_change(session, before, snapshot(order))
     return await get_order(session, order_id)
 
 
@@ -324,14 +324,14 @@ async def change_order_state(
             "refund them before cancelling it"
         )
     was_counted = counts_for_customer(order.category)
-    before = figure_of(order)
+    before = snapshot(order)
     order.state_id = state.id
     order.state = state
     order.category = state.category
     order.closed_at = None if state.category == StateCategory.OPEN else now(session)
     order.updated_at = now(session)
     await session.flush()
-    await record_figures(session, before, figure_of(order))
+    await record_change(session, before, snapshot(order))
     if was_counted != counts_for_customer(state.category):
         sign = 1 if not was_counted else -1
         await bump_customer(session, order.customer_id, orders=sign, spent=sign * order.total)

@@ -27,7 +27,7 @@ from crm_core.models import (
     PaymentMethod,
     StateCategory,
 )
-from crm_core.orders.figures import figure_of, record_figures
+from crm_core.orders.figures import record_change, snapshot
 
 _seq = itertools.count(1)
 
@@ -132,7 +132,7 @@ async def make_order(
     session.add(order)
     await session.flush()
     # Written around the order services: keep their daily figures as they would.
-    await record_figures(session, None, figure_of(order))
+    await record_change(session, None, snapshot(order))
     return order
 
 

@@ -1,7 +1,9 @@
-"""order day figures: orders per UTC day, kind, state and responsible, for the funnel
+"""orders' summaries for the funnel: day figures and customers' order marks
 
-The table the order services keep (``crm_core/orders/figures.py``), filled here once
-from the orders already there.
+``order_day_figures``: orders and their totals per UTC day, kind, state and
+responsible. ``customer_order_marks``: per customer, live and fully paid orders. The
+order services keep both (``crm_core/orders/figures.py``); filled here once from the
+orders already there.
 
 Revision ID: 0011
 Revises: 0010
@@ -51,6 +53,19 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_order_day_figures_day", "order_day_figures", ["day"])
+    op.create_table(
+        "customer_order_marks",
+        sa.Column("customer_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("live_orders", sa.Integer(), nullable=False),
+        sa.Column("paid_orders", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_customer_order_marks_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_customer_order_marks")),
+    )
     day = _day(op.get_bind().dialect.name)
     # 0 stands for "no responsible" (crm_core.models.figures.NOBODY).
     op.execute(
@@ -60,8 +75,16 @@ def upgrade() -> None:
         "coalesce(sum(CAST(round(total * 100) AS BIGINT)), 0) "
         f"FROM orders GROUP BY kind_id, {day}, state_id, coalesce(responsible_id, 0)"
     )
+    live = "category <> 'cancelled'"
+    op.execute(
+        "INSERT INTO customer_order_marks (customer_id, live_orders, paid_orders) "
+        f"SELECT customer_id, sum(CASE WHEN {live} THEN 1 ELSE 0 END), "
+        f"sum(CASE WHEN {live} AND total > 0 AND paid_amount >= total THEN 1 ELSE 0 END) "
+        "FROM orders GROUP BY customer_id"
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("customer_order_marks")
     op.drop_index("ix_order_day_figures_day", table_name="order_day_figures")
     op.drop_table("order_day_figures")

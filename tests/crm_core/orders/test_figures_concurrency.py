@@ -27,20 +27,32 @@ def _postgresql_only(db_backend):
         pytest.skip("row locks of concurrent transactions: PostgreSQL (SQLite has one writer)")
 
 
-async def _waiting_for_a_lock(engine, at_least: int = 1) -> None:
-    """Until a backend of this database waits for a lock (10 s at most)."""
+async def _waiting_for_a_lock(engine) -> None:
+    """Until a backend of this database waits for a lock in an upsert of the day
+    figures (60 s at most: the machine may be loaded)."""
     async with engine.connect() as conn:
-        for _ in range(1000):
+        for _ in range(3000):
             waiting = await conn.scalar(
                 text(
                     "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock' "
+                    "AND query LIKE 'INSERT INTO order_day_figures%'"
                 )
             )
-            if waiting >= at_least:
+            if waiting:
                 return
-            await asyncio.sleep(0.01)
-    raise AssertionError("the second transaction never waited for the first")
+            # pg_stat_activity is read once per transaction: end it to look again.
+            await conn.rollback()
+            await asyncio.sleep(0.02)
+        seen = (
+            await conn.execute(
+                text(
+                    "SELECT state, wait_event_type, wait_event, left(query, 60) "
+                    "FROM pg_stat_activity WHERE datname = current_database()"
+                )
+            )
+        ).all()
+    raise AssertionError(f"the second transaction never waited for the first: {seen}")
 
 
 async def _row(uow, kind_id, state_id, responsible_id=NOBODY):
