@@ -209,7 +209,7 @@ def ms(values: list[float], pick) -> str:
 
 
 async def bench(
-    backend: str, clients: int, seconds: float, port: int, rounds: int
+    backend: str, clients: int, seconds: float, port: int, rounds: int, rates: list[float]
 ) -> dict[str, list]:
     engine = await fresh_engine(backend)
     url = engine.url.render_as_string(hide_password=False)
@@ -267,10 +267,11 @@ async def bench(
             f"{s_cpu / len(s_lat) * 1000:.2f}",
         ]
         opened = []
-        for share in (0.25, 0.5):
-            rate = max(1.0, round(s_rps * share))
+        loads = [(f"{share:.2f}", max(1.0, round(s_rps * share))) for share in (0.25, 0.5)]
+        loads += [("fixed", rate) for rate in rates]  # (the same for two versions)
+        for share, rate in loads:
             got, lat = await open_loop(port, clients, seconds, rate, submit, counter)
-            opened.append([backend, f"{share:.2f}", f"{rate:.0f}", f"{got:.0f}"])
+            opened.append([backend, share, f"{rate:.0f}", f"{got:.0f}"])
             opened[-1] += [ms(lat, p50), ms(lat, p99), ms(lat, max)]
     finally:
         child.terminate()
@@ -285,12 +286,16 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--rounds", type=int, default=5, help="alternating slices")
+    parser.add_argument(
+        "--open-rates", default="", help="comma list of fixed open-loop rates (submissions/s)"
+    )
     args = parser.parse_args()
+    rates = [float(r) for r in args.open_rates.split(",") if r]
     print(
         f"Firma web forms benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores"
     )
     results = [
-        await bench(b, args.clients, args.seconds, args.port, args.rounds)
+        await bench(b, args.clients, args.seconds, args.port, args.rounds, rates)
         for b in args.backends.split(",")
     ]
     print(
