@@ -7,7 +7,10 @@ server (the webhook answers after the reply is sent, so the POST's round trip is
 load generator and the fake Telegram server share the parent. 1,000 distinct users,
 each: /catalog, a group, a product card, "add", "+", /cart. Two runs per bot:
 closed loop (20 users in flight: the most it does) and open loop at 200 updates/s
-(p99 at that rate). PostgreSQL: database ``firma_h2_bench``.
+(p99 at that rate). PostgreSQL: database ``firma_h2_bench`` (``FIRMA_BENCH_DATABASE_URL``).
+Beside the rates, the bot process's CPU per update in the closed loop (``/proc``) and its
+ratio echo ÷ Firma: on a machine shared with other work the rates move with the
+neighbours, the CPU an update costs far less.
 
 ``--profile [--users N]``: no HTTP server, no load: the same scripts fed one update at
 a time to the bot in this process (the webhook's ``feed``), under cProfile; prints the
@@ -126,6 +129,13 @@ def script(fake: FakeTelegram, n: int, groups: list[int], products: list[int]) -
     ]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used (Linux ``/proc``): a figure the other
+    processes on a shared machine move far less than they move wall-clock rates."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def post(http: aiohttp.ClientSession, url: str, update: dict, latencies: list) -> None:
     start = time.perf_counter()
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
@@ -180,7 +190,7 @@ async def run_backend(backend: str, port: int) -> list[list[object]]:
     db_url = engine.url.render_as_string(hide_password=False)
     await engine.dispose()
     rows = []
-    results = {}
+    results, cpus = {}, {}
     for mode in ("echo", "firma"):
         child = await asyncio.create_subprocess_exec(
             *[
@@ -201,10 +211,13 @@ async def run_backend(backend: str, port: int) -> list[list[object]]:
         try:
             await wait_up(url)
             scripts = [script(fake, n, groups, products) for n in range(USERS)]
+            cpu_start = cpu_seconds(child.pid)
             rate, lat = await closed_loop(url, scripts)
+            cpu = (cpu_seconds(child.pid) - cpu_start) / len(lat)
             paced = [u for n in range(USERS) for u in script(fake, USERS + n, groups, products)]
             _, paced_lat = await open_loop(url, paced[: RATE * RATE_SECONDS])
             results[mode] = rate
+            cpus[mode] = cpu
             rows.append(
                 [
                     backend,
@@ -213,13 +226,14 @@ async def run_backend(backend: str, port: int) -> list[list[object]]:
                     f"{p50(lat) * 1000:.1f}",
                     f"{p99(lat) * 1000:.1f}",
                     f"{p99(paced_lat) * 1000:.1f}",
+                    f"{cpu * 1000:.2f}",
                 ]
             )
         finally:
             child.terminate()
             await child.wait()
-    rows[-1].append(f"{results['firma'] / results['echo']:.2f}")
-    rows[0].append("")
+    rows[-1] += [f"{results['firma'] / results['echo']:.2f}", f"{cpus['echo'] / cpus['firma']:.2f}"]
+    rows[0] += ["", ""]
     await fake.stop()
     return rows
 
@@ -348,7 +362,17 @@ async def main(backends: list[str]) -> None:
     for i, backend in enumerate(backends):
         rows += await run_backend(backend, 18_700 + i)
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    header = ["db", "bot", "updates/s", "p50 ms", "p99 ms", f"p99 ms @{RATE}/s", "ratio"]
+    header = [
+        "db",
+        "bot",
+        "updates/s",
+        "p50 ms",
+        "p99 ms",
+        f"p99 ms @{RATE}/s",
+        "CPU ms/update",
+        "ratio",
+        "CPU ratio",
+    ]
     print(table(f"Firma bot benchmark, {when}, {os.cpu_count()} cores:", header, rows))
 
 
