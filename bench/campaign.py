@@ -10,7 +10,9 @@ aiosmtplib loop sending one prebuilt message N times (the ceiling).
 The sink is aiosmtpd in its own process (Debian's postfix ``smtp-sink`` is used when
 it is on PATH). Each Firma run is its own process too, so its peak RSS is its own;
 recipients are streamed (claims of at most ``batch_size`` rows), so the peak should
-not grow with N. The sink counts Message-IDs: duplicates must be zero.
+not grow with N. The sink counts Message-IDs: duplicates must be zero. CPU µs a
+message (the ceiling's own loop, the Firma process with its threads) compares the
+two where the wall-clock rates swing with the machine's load.
 """
 
 from __future__ import annotations
@@ -172,8 +174,9 @@ async def ceiling(port: int, n: int, connections: int) -> float:
             await client.sendmail("shop@firma.example", ["client@example.com"], raw)
         await client.quit()
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one_connection() for _ in range(connections)))
+    ceiling.cpu_us = (time.process_time() - cpu) / n * 1e6  # this process's CPU a message
     return n / (time.perf_counter() - start)
 
 
@@ -244,10 +247,11 @@ async def firma_run(
 
         messaging.runner.build_contexts = orm_contexts
     runner = CampaignRunner(sessions, transport, config, concurrency=concurrency)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     while await runner.run_once():
         pass
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu  # every thread of the process (aiosqlite's too)
     await runner.close()
     async with sessions() as s:
         state = (await get_campaign(s, campaign.id)).state
@@ -261,6 +265,7 @@ async def firma_run(
         "n": n,
         "contexts": "ORM" if orm else "rows",
         "rate": counts["sent"] / elapsed,
+        "cpu_us": cpu / max(1, counts["sent"]) * 1e6,
         "elapsed": elapsed,
         "snapshot": snapshot,
         "sent": counts["sent"],
@@ -505,21 +510,25 @@ def main() -> None:
     for n in (int(x) for x in args.sizes.split(",")):
         with Sink(tmp) as sink:
             ceiling_rate = asyncio.run(ceiling(sink.port, n, args.connections))
+            ceiling_cpu = ceiling.cpu_us
         for orm in (True, False) if args.compare_contexts else (False,):
             with Sink(tmp) as sink:
                 firma = firma_in_process(args, n, sink.port, orm=orm)
+            firma["ceiling_cpu_us"] = ceiling_cpu
             report(n, ceiling_rate, firma, sink, rows)
     print()
     print(
         f"| N | contexts | DKIM | ceiling msg/s | Firma msg/s | ratio | msg/s per {PER} "
-        "start → end | peak RSS MB | duplicates |"
+        "start → end | CPU µs/msg ceiling / Firma | CPU ratio | peak RSS MB | duplicates |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for n, ceiling_rate, firma, _sink, dups in rows:
         print(
             f"| {n:,} | {firma['contexts']} | {'yes' if firma['dkim'] else 'no'} | "
             f"{ceiling_rate:.0f} | {firma['rate']:.0f} | {firma['rate'] / ceiling_rate:.2f} | "
             f"{_fmt(firma['start_rate'])} → {_fmt(firma['end_rate'])} | "
+            f"{firma['ceiling_cpu_us']:.0f} / {firma['cpu_us']:.0f} | "
+            f"{firma['ceiling_cpu_us'] / firma['cpu_us']:.2f} | "
             f"{firma['peak_rss_mb']:.0f} | {dups} |"
         )
 
