@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import case, distinct, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.analytics.day_figures import order_figures
@@ -97,28 +97,21 @@ async def _lead_chain(session: AsyncSession, lo, hi, responsible_id: int | None)
     cohort = [Lead.created_at >= lo, Lead.created_at < hi]
     if responsible_id is not None:
         cohort.append(Lead.responsible_id == responsible_id)
-    leads, converted = (
-        await session.execute(
-            select(func.count(Lead.id), func.count(Lead.customer_id)).where(*cohort)
-        )
-    ).one()
-    # Each distinct customer of the cohort looked up once in customer_order_marks (kept
-    # by the order services), instead of two EXISTS into its orders (~20 µs a customer).
-    cohort_customers = (
-        select(Lead.customer_id.label("customer_id"))
-        .where(*cohort, Lead.customer_id.is_not(None))
-        .distinct()
-        .subquery()
-    )
+    # One pass over the cohort's leads: each converted lead's customer looked up in
+    # customer_order_marks (kept by the order services) instead of two EXISTS into its
+    # orders (~20 µs a customer); a customer of several leads counts once (DISTINCT).
     marks = CustomerOrderMarks
-    ordered, paid = (
+    leads, converted, ordered, paid = (
         await session.execute(
             select(
-                func.count(case((marks.live_orders > 0, 1))),
-                func.count(case((marks.paid_orders > 0, 1))),
+                func.count(Lead.id),
+                func.count(Lead.customer_id),
+                func.count(distinct(case((marks.live_orders > 0, Lead.customer_id)))),
+                func.count(distinct(case((marks.paid_orders > 0, Lead.customer_id)))),
             )
-            .select_from(cohort_customers)
-            .join(marks, marks.customer_id == cohort_customers.c.customer_id)
+            .select_from(Lead)
+            .outerjoin(marks, marks.customer_id == Lead.customer_id)
+            .where(*cohort)
         )
     ).one()
     stages, previous = [], None
