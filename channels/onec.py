@@ -13,10 +13,13 @@ import asyncio
 import atexit
 import base64
 import binascii
+import concurrent.futures
+import dataclasses
 import hashlib
 import hmac
 import itertools
 import logging
+import queue
 import secrets
 import threading
 import time
@@ -112,6 +115,58 @@ class _OpenRead:
     pending: Record | CatalogHeader | None
     stamp: tuple[int, int, int]
     at: float
+    # The thread that made it: its parse state is freed on that thread only.
+    thread: int = dataclasses.field(default_factory=threading.get_ident)
+
+
+class _ParseThread:
+    """The one thread every catalog reader is made, resumed and ended on.
+
+    A reader kept open between steps is an lxml ``iterparse`` whose libxml2 parse state
+    belongs to the thread that started it (lxml keeps a name dictionary per thread).
+    Resumed from whichever thread of the event loop's pool was free, and ended after
+    that pool's threads had exited, it crashed the process now and then with
+    ``munmap_chunk(): invalid pointer``. One long-lived daemon thread keeps every reader
+    on its own thread, also at interpreter exit (when a ``ThreadPoolExecutor``'s threads
+    are already gone). Catalog parses of several exchanges take turns, which costs
+    nothing under the GIL.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, fn, /, *args) -> concurrent.futures.Future:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="commerceml-parse", daemon=True
+                )
+                self._thread.start()
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._jobs.put((fn, args, future))
+        return future
+
+    async def run(self, fn, /, *args):
+        return await asyncio.wrap_future(self.submit(fn, *args))
+
+    def ident(self) -> int | None:
+        thread = self._thread
+        return thread.ident if thread is not None else None
+
+    def _run(self) -> None:
+        while True:
+            fn, args, future = self._jobs.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # handed to the awaiting step, never lost here
+                future.set_exception(exc)
+
+
+_PARSE = _ParseThread()
 
 
 # (file, position) -> the open reader that has read exactly up to that position. Only
@@ -149,13 +204,26 @@ def _close(reader: _OpenRead) -> None:
     reader.fh.close()
 
 
+def _close_made_here() -> None:
+    here = threading.get_ident()
+    with _OPEN_LOCK:
+        for key in [k for k, v in _OPEN.items() if v.thread == here]:
+            _close(_OPEN.pop(key))
+
+
 @atexit.register
 def _close_all() -> None:
     """Readers a stopped exchange left open, ended before the interpreter tears down
-    (libxml2's state freed by its garbage collector then has crashed the process)."""
+    (libxml2's state freed by its garbage collector then has crashed the process), each
+    on the thread that made it: the parse thread, or this one for a direct caller."""
+    _close_made_here()
     with _OPEN_LOCK:
-        while _OPEN:
-            _close(_OPEN.popitem()[1])
+        if not _OPEN:
+            return
+    try:
+        _PARSE.submit(_close_made_here).result(timeout=30)
+    except concurrent.futures.TimeoutError:
+        log.warning("commerceml readers were not closed within 30 s at exit")
 
 
 def _keep_open(path: Path, position: int, reader: _OpenRead) -> None:
@@ -302,7 +370,7 @@ def onec_router(
             since = await full_import_started(session, session_key=key)
         if since is None:
             return _answer("success\n")  # only changes were sent: nothing to retire
-        seen = await asyncio.to_thread(carried_ids, directory)
+        seen = await _PARSE.run(carried_ids, directory)
         async with unit_of_work(sessions, actor=ACTOR, clock=clock) as session:
             counts = {"products_deactivated": 0}
             if seen is None:  # the session's files are gone: retire nothing rather than all
@@ -362,8 +430,9 @@ def onec_router(
                 entry_id, position = entry.id, entry.position
             if position == 0:
                 await asyncio.to_thread(keep_images, path.parent, config.media_dir)
-            # Parsed in a worker thread: a 50,000-product file must not stall the loop.
-            records, count, done = await asyncio.to_thread(
+            # Parsed off the loop (a 50,000-product file must not stall it), always on
+            # the one parse thread its reader lives on between steps.
+            records, count, done = await _PARSE.run(
                 read_window, path, position, config.step, MEDIA_URL
             )
             async with unit_of_work(sessions, actor=ACTOR, clock=clock) as session:

@@ -4,6 +4,7 @@ settings — through ``/exchange/1c`` as 1C drives it."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -295,3 +296,22 @@ def test_readers_left_open_are_ended_before_the_process_exits(tmp_path):
     onec_module._close_all()
     assert not onec_module._OPEN and reader.fh.closed
     assert next(reader.records, None) is None  # the parse itself ended, not only the file
+
+
+async def test_every_step_of_a_file_is_parsed_on_the_one_parse_thread(onec):
+    """The reader a step leaves open is resumed and ended on the thread that made it:
+    lxml's parse state resumed from another pool thread crashed the process now and
+    then (``munmap_chunk(): invalid pointer``)."""
+    name = exchange_fixtures.NESTED
+    assert (await onec.checkauth()).text.startswith("success")
+    await onec.init()
+    await onec.upload(name, fixture(name))
+    threads = set()
+    for _ in range(10):
+        answer = (await onec.call("import", filename=name)).text
+        threads |= {v.thread for k, v in onec_module._OPEN.items() if k[0].endswith(name)}
+        if not answer.startswith("progress"):
+            break
+    assert answer == "success\n"
+    assert threads == {onec_module._PARSE.ident()}  # 283 products in steps of 100
+    assert onec_module._PARSE.ident() != threading.get_ident()
