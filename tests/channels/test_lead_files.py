@@ -107,7 +107,11 @@ async def test_one_announcement_per_batch(sessions, uow):
     assert report.counts["created"] == 7
     async with sessions() as s:
         events = list(
-            await s.scalars(select(OutboxEvent).where(OutboxEvent.topic == "leads.imported"))
+            await s.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.topic == "leads.imported")
+                .order_by(OutboxEvent.id)
+            )
         )
         assert (
             await s.scalar(
