@@ -55,16 +55,21 @@ async def change_quantity(
     """Add ``delta`` (negative to take away) to a cart line; at 0 the line goes away.
 
     Returns the new quantity. An unknown or inactive product is a NotFound."""
-    product = await session.get(Product, product_id)
-    if product is None or not product.active:
-        raise NotFound(f"Product {product_id} not found")
-    at = now(session)
-    if delta > 0:
-        count = await session.scalar(
-            select(func.count()).where(CartLine.telegram_id == telegram_id)
+    # One read for both checks: the product is on sale, and (when adding) the cart has
+    # room for another line.
+    lines = select(func.count()).where(CartLine.telegram_id == telegram_id).scalar_subquery()
+    found = (
+        await session.execute(
+            select(Product.active, lines if delta > 0 else literal(0)).where(
+                Product.id == product_id
+            )
         )
-        if count >= MAX_LINES:
-            raise ValidationFailed(f"At most {MAX_LINES} lines in a cart", field="product_id")
+    ).first()
+    if found is None or not found[0]:
+        raise NotFound(f"Product {product_id} not found")
+    if found[1] >= MAX_LINES:
+        raise ValidationFailed(f"At most {MAX_LINES} lines in a cart", field="product_id")
+    at = now(session)
     stmt = _insert(session).values(
         telegram_id=telegram_id,
         product_id=product_id,

@@ -126,3 +126,31 @@ async def test_cart_items_in_one_statement_with_prices(session):
     items = await cart_items(session, 42, price_kind_id=wholesale.id)
     assert [i.price for i in items] == [None, None, Decimal("80.00")]
     assert all(i.product.active for i in items)
+
+
+async def test_changing_a_cart_line_checks_the_product_and_room_in_two_statements(
+    session, monkeypatch
+):
+    import pytest
+
+    from crm_core.cart import service as cart_service
+    from crm_core.errors import NotFound, ValidationFailed
+
+    _tools, _drills, _other, made = await _shop(session)
+    drill, bit, level = made["Аккумуляторная дрель"], made["Бур"], made["Уровень"]
+    with Statements(session) as statements:
+        assert await change_quantity(session, 42, drill.id, Decimal(2)) == Decimal(2)
+    assert statements.n == 2  # the checks, then the upsert
+    assert await change_quantity(session, 42, drill.id, Decimal(-2)) == Decimal(0)
+    assert await cart_items(session, 42) == []
+    await update_product(session, drill.id, active=False)
+    for product_id in (drill.id, 999_999):
+        with pytest.raises(NotFound):
+            await change_quantity(session, 42, product_id, Decimal(1))
+    monkeypatch.setattr(cart_service, "MAX_LINES", 2)
+    await change_quantity(session, 42, bit.id, Decimal(1))
+    await change_quantity(session, 42, level.id, Decimal(1))
+    with pytest.raises(ValidationFailed):
+        await change_quantity(session, 42, made["Эмаль"].id, Decimal(1))
+    assert await change_quantity(session, 42, bit.id, Decimal(-1)) == Decimal(0)  # taking is free
+    assert await change_quantity(session, 42, made["Эмаль"].id, Decimal(1)) == Decimal(1)
