@@ -14,6 +14,9 @@ peak RSS (``ru_maxrss``) is its own. PostgreSQL: database ``firma_h5_bench``
   records per call), into an empty database.
 - floor write: ``xmlfile`` writing the same elements from tuples made on the fly (it
   also makes the input files).
+- floor write, Firma's XML: the same bare loop writing the elements Firma's export
+  wrote (read back into tuples before the clock): the floor for the export's aim,
+  since Firma's files carry more than the input (units, VAT, requisites).
 - export: Firma's writer from the database (products with their properties, then with
   their prices and stock: one joined query each, streamed) to import.xml and offers.xml.
 - store run: the whole client run (export, upload in chunks, import loop, orders query)
@@ -119,6 +122,51 @@ def floor_write(directory: Path, products: int) -> None:
             with xf.element("Предложения"):
                 for n in range(products):
                     xf.write(_offer(n))
+
+
+def _spec(el: etree._Element) -> tuple:
+    """An element as plain data: (tag, attributes, text, children, holds a long list)."""
+    children = [_spec(child) for child in el]
+    long = len(children) > 100 or any(child[4] for child in children)
+    return etree.QName(el).localname, dict(el.attrib), el.text, children, long
+
+
+def _build(spec: tuple) -> etree._Element:
+    tag, attrib, text, children, _long = spec
+    el = etree.Element(tag, attrib)
+    el.text = text
+    for child in children:
+        el.append(_build(child))
+    return el
+
+
+def _emit(xf, spec: tuple) -> None:
+    tag, attrib, _text, children, long = spec
+    if not long:
+        xf.write(_build(spec))
+        return
+    with xf.element(tag, attrib):
+        for child in children:
+            _emit(xf, child)
+
+
+def floor_write_export(directory: Path) -> dict:
+    """The bare ``xmlfile`` loop writing the XML Firma's export wrote (elements built on
+    the fly from plain tuples, as ``floor_write`` does for the input files). The tuples
+    are read from Firma's files before the clock; namespaces and whitespace tails are
+    left out, so the floor writes slightly less than Firma did."""
+    out = directory / "floor-export"
+    out.mkdir(exist_ok=True)
+    specs = {n: _spec(etree.parse(str(directory / "export" / n)).getroot()) for n in EXPORTED}
+    start, cpu = time.perf_counter(), time.process_time()
+    for name, spec in specs.items():
+        with etree.xmlfile(str(out / name), encoding="utf-8") as xf:
+            xf.write_declaration()
+            _emit(xf, spec)
+    return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu}
+
+
+EXPORTED = ("import.xml", "offers.xml")
 
 
 def floor_read(directory: Path) -> int:
@@ -269,6 +317,8 @@ def phase(name: str, directory: Path, url: str, products: int) -> dict:
     if name == "floor-write":
         floor_write(directory, products)
         result: dict = {}
+    elif name == "floor-write-export":
+        result = floor_write_export(directory)
     elif name == "floor-read":
         result = {"elements": floor_read(directory)}
     elif name == "import":
@@ -328,6 +378,7 @@ def main() -> None:
     read = _best([child("floor-read", directory, "", args.products) for _ in range(3)])
     size = sum((directory / n).stat().st_size for n in ("import.xml", "offers.xml")) / 2**20
     rows = [_row("floor read (iterparse)", "-", read), _row("floor write (xmlfile)", "-", write)]
+    same = None  # the floor of writing Firma's own output, once its export exists
     for backend in args.backends.split(","):
         url = (
             os.environ["FIRMA_BENCH_DATABASE_URL"]
@@ -336,13 +387,18 @@ def main() -> None:
         )
         imported = child("import", directory, url, args.products)
         exported = child("export", directory, url, args.products)
+        if same is None:
+            same = _best([child("floor-write-export", directory, "", 0) for _ in range(3)])
+            out = sum((directory / "export" / n).stat().st_size for n in EXPORTED) / 2**20
+            rows.insert(2, _row("floor write (xmlfile), Firma's XML", "-", same))
         run = child("store-run", directory, url, args.products)
         rows += [
             _row("import via /exchange/1c", backend, imported, read, "floor read"),
             _row("export DB → import.xml + offers.xml", backend, exported, write, "floor write"),
+            _row("  the same, beside Firma's XML written bare", backend, exported, same, "same"),
             _row("store run (export + upload + import)", backend, run),
         ]
-    print(f"input: import.xml + offers.xml = {size:.1f} MB")
+    print(f"input: import.xml + offers.xml = {size:.1f} MB; exported: {out:.1f} MB")
     head = ["what", "db", "seconds", "CPU s", "peak RSS MB", "ratio (wall)", "ratio (CPU)"]
     print(table("CommerceML exchange", head, rows))
 
