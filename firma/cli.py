@@ -151,6 +151,17 @@ def db_upgrade(revision: str) -> None:
     click.echo("database is up to date")
 
 
+@db.command("rebuild-figures")
+def db_rebuild_figures() -> None:
+    """Recompute the orders' summaries (day figures, customers' order marks) that the
+    funnel and the plan read, from the orders themselves. The order services keep them
+    as they go; this is for a database changed behind their back."""
+    from crm_core.orders.figures import rebuild_order_figures
+
+    rows = _in_transaction(rebuild_order_figures)
+    click.echo(f"order figures rebuilt: {rows} day rows")
+
+
 @cli.command()
 @click.option("--if-empty", is_flag=True, help="Load only into a database with no customers.")
 def demo(if_empty: bool) -> None:

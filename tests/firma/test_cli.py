@@ -126,3 +126,33 @@ async def test_serve_answers_health(db_url):
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), timeout=15)
+
+
+async def test_rebuild_figures_recomputes_the_order_summaries(db_url, sessions):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import delete
+
+    from crm_core.models import OrderDayFigure
+    from tests.factories.activity import make_customer, make_order
+
+    async with sessions() as s, s.begin():
+        customer = await make_customer(s)
+        for day, total in ((1, "100.50"), (1, "20.00"), (2, "7.25")):
+            at = datetime(2026, 3, day, 10, tzinfo=UTC)
+            await make_order(s, customer=customer, date=at, total=total)
+
+    async def figures():
+        async with sessions() as s:
+            rows = await s.scalars(select(OrderDayFigure).order_by(OrderDayFigure.day))
+            return [(f.day.day, f.orders, f.amount_kopecks) for f in rows if f.orders]
+
+    kept = await figures()
+    assert kept == [(1, 2, 12050), (2, 1, 725)]
+    async with sessions() as s, s.begin():  # changed behind the services' back
+        await s.execute(delete(OrderDayFigure))
+    assert await figures() == []
+    done = _firma(db_url, "db", "rebuild-figures")
+    assert done.returncode == 0, done.stderr
+    assert "2 day rows" in done.stdout
+    assert await figures() == kept
