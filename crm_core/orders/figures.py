@@ -26,7 +26,7 @@ from datetime import UTC, date
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import and_, case, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -152,6 +152,33 @@ async def record_change(
         )
 
 
+async def record_state_cancelled(session: AsyncSession, state_id: int, *, cancelled: bool) -> None:
+    """A state's category moved into (``cancelled``) or out of the cancelled one: its
+    orders stop or start being live, with their fully paid ones; the customers' marks
+    follow in the same transaction, set-wise (a state may hold many orders). The day
+    figures are keyed by state, not category, so they stay as they are."""
+    sign = -1 if cancelled else 1
+    paid = case((and_(Order.total > 0, Order.paid_amount >= Order.total), 1), else_=0)
+    counts = await session.execute(
+        select(Order.customer_id, func.count(), func.sum(paid))
+        .where(Order.state_id == state_id)
+        .group_by(Order.customer_id)
+        .order_by(Order.customer_id)
+    )
+    rows = [
+        {"customer_id": customer, "live_orders": sign * n, "paid_orders": sign * int(p or 0)}
+        for customer, n, p in counts
+    ]
+    for start in range(0, len(rows), 1000):
+        await _add(
+            session,
+            CustomerOrderMarks.__table__,
+            ["customer_id"],
+            ["live_orders", "paid_orders"],
+            rows[start : start + 1000],
+        )
+
+
 def rebuild_sql(dialect: str) -> list[str]:
     """INSERT … SELECTs that fill the empty summaries from the orders."""
     day = (
@@ -197,5 +224,6 @@ __all__ = [
     "rebuild_sql",
     "record_change",
     "record_figures",
+    "record_state_cancelled",
     "snapshot",
 ]

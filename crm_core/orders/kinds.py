@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from crm_core.catalog.common import clean
 from crm_core.errors import Conflict, NotFound, ValidationFailed
 from crm_core.models import Order, OrderKind, OrderState, StateCategory
+from crm_core.orders.figures import record_state_cancelled
 from crm_core.reference import DEFAULT_ORDER_STATES
 
 
@@ -204,6 +205,11 @@ async def update_state(
     if fields.get("category") is not None:
         category = _category(fields["category"])
         if category != state.category:
+            if StateCategory.CANCELLED in (category, state.category):
+                # Its orders stop or start being live: the customers' marks follow.
+                await record_state_cancelled(
+                    session, state.id, cancelled=category == StateCategory.CANCELLED
+                )
             state.category = category
             # The journal filters on the copy in orders.category: keep it true.
             await session.execute(

@@ -128,3 +128,45 @@ async def test_kind_needs_an_open_state_and_one_default(session):
     defaults = await session.scalars(select(OrderKind.code).where(OrderKind.is_default))
     assert list(defaults) == ["y"]
     assert len(kind.states) == 6  # the standard set
+
+
+async def test_recategorising_a_state_as_cancelled_keeps_the_customers_marks_true(session):
+    """An order in a state made "cancelled" is no longer live for the funnel's lead chain
+    (``customer_order_marks``), and live again when the state is made open."""
+    from crm_core.models import CustomerOrderMarks
+    from crm_core.orders.figures import rebuild_order_figures
+
+    async def marks():
+        rows = await session.execute(
+            select(
+                CustomerOrderMarks.customer_id,
+                CustomerOrderMarks.live_orders,
+                CustomerOrderMarks.paid_orders,
+            ).order_by(CustomerOrderMarks.customer_id)
+        )
+        return [tuple(r) for r in rows if r[1] or r[2]]
+
+    async def rebuilt():
+        async with session.begin_nested() as savepoint:
+            await rebuild_order_figures(session)
+            got = await marks()
+            await savepoint.rollback()
+        return got
+
+    buyer, other = await make_buyer(session), await make_buyer(session)
+    waiting = await make_order(session, customer=buyer)
+    paid = await make_order(session, customer=buyer, total="100.00")
+    await register_payment(session, paid.id, amount=Decimal(100), method="cash")
+    await make_order(session, customer=other)
+    elsewhere = await change_order_state(session, waiting.id, state_code="in_work")
+    assert elsewhere.state.code == "in_work"
+    in_work = await state_of(session, "in_work")
+    new = await state_of(session, "new")
+    assert await marks() == [(buyer.id, 2, 1), (other.id, 1, 0)]
+
+    await kinds.update_state(session, new.kind_id, new.id, category="cancelled", is_initial=False)
+    assert await marks() == [(buyer.id, 1, 0)] == await rebuilt()
+    await kinds.update_state(session, new.kind_id, new.id, category="completed")
+    assert await marks() == [(buyer.id, 2, 1), (other.id, 1, 0)] == await rebuilt()
+    await kinds.update_state(session, in_work.kind_id, in_work.id, category="completed")
+    assert await marks() == [(buyer.id, 2, 1), (other.id, 1, 0)] == await rebuilt()
