@@ -20,6 +20,14 @@ from functools import lru_cache
 
 import aiosmtplib
 from aiosmtplib.email import quote_address
+from aiosmtplib.protocol import (
+    COMMAND_INJECTION_REGEX,
+    MAX_RESPONSE_LENGTH,
+    PERIOD_REGEX,
+    SMTPProtocol,
+    normalize_message_line_endings,
+)
+from aiosmtplib.response import SMTPResponse
 from aiosmtplib.typing import SMTPStatus
 
 from messaging.config import MessagingConfig, SmtpConfig
@@ -178,14 +186,23 @@ class SmtpTransport:
         return SendResult(True, message_id, answer)
 
     async def _transaction(self, client: aiosmtplib.SMTP, to: str, raw: bytes) -> str:
-        """MAIL, RCPT, DATA for one recipient: what ``sendmail`` does, without parsing
-        the firm's own address again for every message (``sendmail`` parses each
-        address twice, and measures the message's size with a regex over it; ``raw``
-        already has CRLF line ends). The DATA answer; on a refusal the envelope is
-        reset for the connection's next message and the refusal raised."""
+        """MAIL, RCPT, DATA and the message for one recipient: what ``sendmail`` does,
+        without parsing the firm's own address again for every message (``sendmail``
+        parses each address twice, and measures the message's size with a regex over
+        it; ``raw`` already has CRLF line ends). The answer to the message; on a
+        refusal the envelope is reset for the connection's next message and the
+        refusal raised (``SMTPSenderRefused``, ``SMTPRecipientRefused``,
+        ``SMTPDataError``, whichever command was refused first).
+
+        A server advertising PIPELINING (RFC 2920) gets MAIL, RCPT and DATA in one
+        write and the message in a second: two round trips a message instead of four."""
         size = [f"SIZE={len(raw)}".encode()] if client.supports_extension("size") else []
         rcpt = b"TO:" + quote_address(to).encode("ascii")  # ValueError before any command
+        if COMMAND_INJECTION_REGEX.search(rcpt):  # what execute_command would refuse
+            raise ValueError("the address holds a control character")
         try:
+            if client.supports_extension("pipelining") and _Pipeline.usable(client):
+                return await self._pipelined(client, rcpt, size, raw)
             answer = await client.execute_command(b"MAIL", self._mail_from, *size)
             if answer.code != SMTPStatus.completed:
                 raise aiosmtplib.SMTPSenderRefused(answer.code, answer.message, self._sender)
@@ -197,6 +214,41 @@ class SmtpTransport:
             with contextlib.suppress(ConnectionError, aiosmtplib.SMTPResponseException):
                 await client.rset()
             raise
+
+    async def _pipelined(
+        self, client: aiosmtplib.SMTP, rcpt: bytes, size: list[bytes], raw: bytes
+    ) -> str:
+        """The transaction as two groups (RFC 2920): MAIL, RCPT, DATA written at once
+        and their three answers read in order, every one of them (a refused RCPT
+        leaves the DATA answer to consume: 503 or 554, or 354 from a server that
+        accepted DATA anyway, which then gets a lone "." ending an empty message that
+        has no recipient); then the message and its answer."""
+        protocol = client.protocol
+        if protocol is None:
+            raise aiosmtplib.SMTPServerDisconnected("Server not connected")
+        mail = b" ".join((b"MAIL", self._mail_from, *size))
+        with _Pipeline(client) as replies:
+            protocol.write(b"%s\r\nRCPT %s\r\nDATA\r\n" % (mail, rcpt))
+            sender = await replies.read()
+            recipient = await replies.read()
+            data = await replies.read()
+            accepted = sender.code == SMTPStatus.completed and recipient.code in _RCPT_OK
+            if data.code == SMTPStatus.start_input and not accepted:
+                protocol.write(b".\r\n")
+                await replies.read()
+            if sender.code != SMTPStatus.completed:
+                raise aiosmtplib.SMTPSenderRefused(sender.code, sender.message, self._sender)
+            if recipient.code not in _RCPT_OK:
+                to = rcpt[3:].decode("ascii").strip("<>")
+                raise aiosmtplib.SMTPRecipientRefused(recipient.code, recipient.message, to)
+            if data.code != SMTPStatus.start_input:
+                raise aiosmtplib.SMTPDataError(data.code, data.message)
+            # As aiosmtplib's own DATA: line ends normalised, leading dots doubled.
+            protocol.write(PERIOD_REGEX.sub(b"..", normalize_message_line_endings(raw)) + b".\r\n")
+            answer = await replies.read()
+            if answer.code != SMTPStatus.completed:
+                raise aiosmtplib.SMTPDataError(answer.code, answer.message)
+        return answer.message
 
     def _keep(self, client: aiosmtplib.SMTP | None) -> None:
         if client is not None and client.is_connected:
@@ -216,6 +268,108 @@ class SmtpTransport:
                 await client.quit()
             except (aiosmtplib.SMTPException, OSError):
                 client.close()
+
+
+class _Pipeline:
+    """Reads the answers to commands written together (RFC 2920) through aiosmtplib's
+    own protocol, which expects one answer per write: an answer arriving while the
+    one before it waits to be picked up is dropped, and a second answer that came in
+    the same segment as the first stays in the buffer until more data arrives. While
+    a group's answers are due, whatever arrives is kept in the protocol's buffer and
+    the answers parsed from there, in order, by aiosmtplib's own parser.
+
+    It takes over the protocol's ``data_received`` for the group (the asyncio
+    transports look the method up on every call), and so is used only on asyncio's
+    own event loop and with the protocol internals it knows."""
+
+    def __init__(self, client: aiosmtplib.SMTP) -> None:
+        self.client = client
+        self.protocol = client.protocol
+        self.stock = self.protocol.data_received
+        self.timeout = client.timeout
+        self.closing: SMTPResponse | None = None
+
+    @staticmethod
+    def usable(client: aiosmtplib.SMTP) -> bool:
+        protocol = client.protocol
+        return (
+            isinstance(protocol, SMTPProtocol)
+            and isinstance(asyncio.get_running_loop(), asyncio.BaseEventLoop)
+            and all(hasattr(protocol, name) for name in _PROTOCOL_INTERNALS)
+        )
+
+    def __enter__(self) -> _Pipeline:
+        self.protocol.data_received = self._data_received  # type: ignore[method-assign]
+        self.protocol._response_pending = True  # answers are due from the first write on
+        return self
+
+    def __exit__(self, kind, exc, traceback) -> None:
+        protocol = self.protocol
+        with contextlib.suppress(AttributeError):
+            del protocol.data_received  # the class's own again
+        if kind is None or issubclass(kind, aiosmtplib.SMTPResponseException):
+            # Every answer was read (a refusal is raised after the last one): anything
+            # left in the buffer was not asked for.
+            del protocol._buffer[:]
+        else:
+            # Broken, timed out or cancelled with answers still due: they would be
+            # paired with the next commands, so the connection is of no further use.
+            self.client.close()
+
+    def _data_received(self, data: bytes) -> None:
+        protocol = self.protocol
+        waiter = protocol._response_waiter
+        if waiter is None:  # the connection is gone
+            return
+        if protocol._response_pending and not waiter.done():
+            self.stock(data)  # aiosmtplib parses the next answer into its waiter
+            return
+        # An answer waits to be picked up (or has just been): keep what follows it.
+        protocol._buffer.extend(data)
+        if len(protocol._buffer) > 4 * MAX_RESPONSE_LENGTH and protocol.transport is not None:
+            protocol.transport.close()  # a server flooding us: the reads fail
+
+    async def read(self) -> SMTPResponse:
+        """The next answer of the group, in the order the commands were written."""
+        if self.closing is not None:
+            return self.closing
+        protocol = self.protocol
+        waiter = protocol._response_waiter
+        if waiter is not None and not waiter.done() and protocol._buffer:
+            try:
+                response = protocol._read_response_from_buffer()
+            except aiosmtplib.SMTPResponseException as exc:
+                raise aiosmtplib.SMTPServerDisconnected(f"malformed answer: {exc}") from exc
+            if response is None:
+                response = await self._wait()
+        else:
+            response = await self._wait()
+        if response.code == SMTPStatus.domain_unavailable:
+            # 421: the server is closing the connection and answers nothing more; as
+            # aiosmtplib does, close it too. The commands after it count as refused
+            # with the same answer.
+            self.closing = response
+            self.client.close()
+        return response
+
+    async def _wait(self) -> SMTPResponse:
+        try:
+            return await self.protocol.read_response(timeout=self.timeout)
+        except aiosmtplib.SMTPServerDisconnected:
+            raise
+        except aiosmtplib.SMTPResponseException as exc:  # malformed: out of step for good
+            raise aiosmtplib.SMTPServerDisconnected(f"malformed answer: {exc}") from exc
+
+
+_RCPT_OK = (SMTPStatus.completed, SMTPStatus.will_forward)
+_PROTOCOL_INTERNALS = (
+    "_buffer",
+    "_response_waiter",
+    "_response_pending",
+    "_read_response_from_buffer",
+    "read_response",
+    "write",
+)
 
 
 EmailTransport = LogTransport | SmtpTransport
