@@ -32,7 +32,7 @@ from aiosmtplib.typing import SMTPStatus
 
 from messaging.config import MessagingConfig, SmtpConfig
 from messaging.dkim_signing import DkimSigner
-from messaging.mime import address_header, date_header, header, render_mime
+from messaging.mime import address_header, date_header, header, is_bare_address, render_mime
 from messaging.outcome import SendResult
 
 log = logging.getLogger(__name__)
@@ -197,7 +197,9 @@ class SmtpTransport:
         A server advertising PIPELINING (RFC 2920) gets MAIL, RCPT and DATA in one
         write and the message in a second: two round trips a message instead of four."""
         size = [f"SIZE={len(raw)}".encode()] if client.supports_extension("size") else []
-        rcpt = b"TO:" + quote_address(to).encode("ascii")  # ValueError before any command
+        # ValueError before any command; a plain address as it is, without the parse
+        quoted = f"<{to}>" if is_bare_address(to) else quote_address(to)
+        rcpt = b"TO:" + quoted.encode("ascii")
         if COMMAND_INJECTION_REGEX.search(rcpt):  # what execute_command would refuse
             raise ValueError("the address holds a control character")
         try:
@@ -227,27 +229,35 @@ class SmtpTransport:
         if protocol is None:
             raise aiosmtplib.SMTPServerDisconnected("Server not connected")
         mail = b" ".join((b"MAIL", self._mail_from, *size))
-        with _Pipeline(client) as replies:
-            protocol.write(b"%s\r\nRCPT %s\r\nDATA\r\n" % (mail, rcpt))
-            sender = await replies.read()
-            recipient = await replies.read()
-            data = await replies.read()
-            accepted = sender.code == SMTPStatus.completed and recipient.code in _RCPT_OK
-            if data.code == SMTPStatus.start_input and not accepted:
-                protocol.write(b".\r\n")
-                await replies.read()
-            if sender.code != SMTPStatus.completed:
-                raise aiosmtplib.SMTPSenderRefused(sender.code, sender.message, self._sender)
-            if recipient.code not in _RCPT_OK:
-                to = rcpt[3:].decode("ascii").strip("<>")
-                raise aiosmtplib.SMTPRecipientRefused(recipient.code, recipient.message, to)
-            if data.code != SMTPStatus.start_input:
-                raise aiosmtplib.SMTPDataError(data.code, data.message)
-            # As aiosmtplib's own DATA: line ends normalised, leading dots doubled.
-            protocol.write(PERIOD_REGEX.sub(b"..", normalize_message_line_endings(raw)) + b".\r\n")
-            answer = await replies.read()
-            if answer.code != SMTPStatus.completed:
-                raise aiosmtplib.SMTPDataError(answer.code, answer.message)
+        timeout = client.timeout
+        try:  # one timeout a group, where aiosmtplib sets one an answer
+            async with asyncio.timeout(timeout) as deadline:
+                with _Pipeline(client) as replies:
+                    protocol.write(b"%s\r\nRCPT %s\r\nDATA\r\n" % (mail, rcpt))
+                    sender = await replies.read()
+                    recipient = await replies.read()
+                    data = await replies.read()
+                    accepted = sender.code == SMTPStatus.completed and recipient.code in _RCPT_OK
+                    if data.code == SMTPStatus.start_input and not accepted:
+                        protocol.write(b".\r\n")
+                        await replies.read()
+                    if sender.code != SMTPStatus.completed:
+                        raise aiosmtplib.SMTPSenderRefused(
+                            sender.code, sender.message, self._sender
+                        )
+                    if recipient.code not in _RCPT_OK:
+                        to = rcpt[3:].decode("ascii").strip("<>")
+                        raise aiosmtplib.SMTPRecipientRefused(recipient.code, recipient.message, to)
+                    if data.code != SMTPStatus.start_input:
+                        raise aiosmtplib.SMTPDataError(data.code, data.message)
+                    if timeout is not None:
+                        deadline.reschedule(asyncio.get_running_loop().time() + timeout)
+                    protocol.write(_data_bytes(raw))
+                    answer = await replies.read()
+                    if answer.code != SMTPStatus.completed:
+                        raise aiosmtplib.SMTPDataError(answer.code, answer.message)
+        except TimeoutError as exc:
+            raise aiosmtplib.SMTPReadTimeoutError("Timed out waiting for server response") from exc
         return answer.message
 
     def _keep(self, client: aiosmtplib.SMTP | None) -> None:
@@ -270,6 +280,19 @@ class SmtpTransport:
                 client.close()
 
 
+def _data_bytes(raw: bytes) -> bytes:
+    """The message as aiosmtplib's own DATA sends it: line ends normalised to CRLF,
+    leading dots doubled, then the "." line. A rendered message has CRLF throughout
+    and seldom a leading dot: counted first (in C), the regular expressions are run
+    only when there is something to change."""
+    crlf = raw.count(b"\r\n")
+    if raw.count(b"\n") != crlf or raw.count(b"\r") != crlf or not raw.endswith(b"\r\n"):
+        raw = normalize_message_line_endings(raw)
+    if raw.startswith(b".") or b"\n." in raw:
+        raw = PERIOD_REGEX.sub(b"..", raw)
+    return raw + b".\r\n"
+
+
 class _Pipeline:
     """Reads the answers to commands written together (RFC 2920) through aiosmtplib's
     own protocol, which expects one answer per write: an answer arriving while the
@@ -286,7 +309,6 @@ class _Pipeline:
         self.client = client
         self.protocol = client.protocol
         self.stock = self.protocol.data_received
-        self.timeout = client.timeout
         self.closing: SMTPResponse | None = None
 
     @staticmethod
@@ -354,7 +376,7 @@ class _Pipeline:
 
     async def _wait(self) -> SMTPResponse:
         try:
-            return await self.protocol.read_response(timeout=self.timeout)
+            return await self.protocol.read_response(timeout=None)  # the group's
         except aiosmtplib.SMTPServerDisconnected:
             raise
         except aiosmtplib.SMTPResponseException as exc:  # malformed: out of step for good

@@ -35,9 +35,12 @@ def _clean(value: str) -> str:
 def _encoded_words(value: str, room: int) -> list[str]:
     """``value`` as base64 encoded words of whole characters, the first fitting in
     ``room`` characters and the rest in a folded line each (RFC 2047)."""
+    limit = (room - _WORD_CHROME) // 4 * 3  # bytes whose base64 fits the room
+    encoded = value.encode("utf-8")
+    if len(encoded) <= limit:  # the usual short subject: one word
+        return [_WORD.format(base64.b64encode(encoded).decode())]
     words: list[str] = []
     chunk, size = [], 0
-    limit = (room - _WORD_CHROME) // 4 * 3  # bytes whose base64 fits the room
     for char in value:
         n = len(char.encode("utf-8"))
         if chunk and size + n > limit:
@@ -65,6 +68,11 @@ def header(name: str, value: str) -> str:
 def _formatted_addresses(value: str) -> str:
     parts = [formataddr(pair, charset="utf-8") for pair in getaddresses([value])]
     return ", ".join(p for p in parts if p)
+
+
+def is_bare_address(value: str) -> bool:
+    """A plain ``local@domain`` of dot-atoms: what parsing it would give back as is."""
+    return _BARE_ADDRESS.fullmatch(value) is not None
 
 
 def address_header(name: str, value: str) -> str:
