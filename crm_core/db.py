@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from crm_core import sqlite_driver
 from crm_core.context import Actor, Clock, bind
 
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -52,7 +53,7 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
             else {}
         )
         engine = create_async_engine(
-            url,
+            one_hop_url(url),
             echo=echo,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "isolation_level": None},
             **sized,
@@ -62,6 +63,14 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     return create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
+
+
+def one_hop_url(url: str) -> URL:
+    """``sqlite+aiosqlite`` through Firma's one-hop adapter (``crm_core.sqlite_driver``)."""
+    parsed = make_url(url)
+    if parsed.drivername == "sqlite+aiosqlite":
+        return parsed.set(drivername=f"sqlite+{sqlite_driver.DRIVER}")
+    return parsed
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -1,0 +1,156 @@
+"""SQLAlchemy's aiosqlite dialect with one thread hop per statement.
+
+aiosqlite runs each sqlite3 call on the connection's own thread and hands the result
+back to the event loop. SQLAlchemy's adapter makes four such calls for every
+statement (create the cursor, execute, fetch all, close) and one more for the
+``BEGIN`` of each transaction, which is one statement too. Each hop is a queue put, a
+thread wake-up, a GIL hand-over and a self-pipe wake-up of the loop; with updates in
+flight the loop thread is busy and every hop also waits for the GIL. The statements
+themselves take tens of microseconds on a small SQLite file, so the hops were most of
+the cost (``bench/bot.py``: 11 hops per Telegram update).
+
+Here a statement is one call on the connection's thread: open a cursor, execute,
+fetch every row, close. The ``BEGIN`` that SQLAlchemy's ``begin`` event sends
+(``crm_core.db``: ``BEGIN IMMEDIATE`` or ``BEGIN DEFERRED``) is held back and run in
+the same call as the transaction's first statement; a transaction that ends before
+any statement never began, so its commit or rollback needs no call at all.
+
+Server-side cursors (``stream``, ``yield_per``) keep aiosqlite's own cursor and fetch
+in chunks, as before. What a statement raises is what sqlite3 raised, so SQLAlchemy
+wraps it as it always did; a ``BEGIN`` that finds the database locked raises on the
+statement it was held for, inside the same unit of work.
+
+The dialect is registered as ``sqlite+firma``; ``crm_core.db.create_engine`` selects
+it for ``sqlite+aiosqlite`` URLs.
+"""
+
+from __future__ import annotations
+
+import collections
+import sqlite3
+from typing import Any
+
+import aiosqlite
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_cursor,
+    AsyncAdapt_aiosqlite_dbapi,
+    SQLiteDialect_aiosqlite,
+)
+from sqlalchemy.util.concurrency import await_
+
+DRIVER = "firma"
+_BEGINS = frozenset({"BEGIN", "BEGIN DEFERRED", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"})
+
+
+class _Done:
+    """What a finished statement leaves for SQLAlchemy to read: the sqlite3 cursor's
+    attributes, copied on the connection's thread before the cursor was closed."""
+
+    __slots__ = ("arraysize", "description", "lastrowid", "rowcount")
+
+    def __init__(self) -> None:
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self.arraysize = 1
+
+    def close(self) -> None:
+        return None
+
+
+def _statement(
+    conn: sqlite3.Connection, begin: str | None, sql: str, parameters: Any, many: bool
+) -> tuple[_Done, list[Any]]:
+    """On the connection's thread: the held-back BEGIN, the statement and its rows."""
+    if begin is not None:
+        conn.execute(begin)
+    cursor = conn.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, () if parameters is None else parameters)
+        done = _Done()
+        done.description = cursor.description
+        rows = cursor.fetchall() if cursor.description else []
+        done.rowcount = cursor.rowcount
+        done.lastrowid = cursor.lastrowid
+        return done, rows
+    finally:
+        cursor.close()
+
+
+class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
+    __slots__ = ()
+    _awaitable_cursor_close = False  # nothing is left open on the thread
+
+    def _make_new_cursor(self, connection: Any) -> Any:
+        return _Done()
+
+    def _aenter_cursor(self, cursor: Any) -> Any:
+        return cursor
+
+    async def _execute_async(self, operation: Any, parameters: Any) -> Any:
+        return await self._run(operation, parameters, many=False)
+
+    async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
+        return await self._run(operation, seq_of_parameters, many=True)
+
+    async def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
+        adapted = self._adapt_connection
+        assert isinstance(adapted, OneHopConnection)
+        if not many and operation.strip().upper() in _BEGINS and not parameters:
+            adapted.pending_begin = operation  # run with the first statement
+            return
+        async with adapted._execute_mutex:
+            begin, adapted.pending_begin = adapted.pending_begin, None
+            driver = self._connection
+            done, rows = await driver._execute(
+                _statement, driver._conn, begin, operation, parameters, many
+            )
+        self._cursor = done
+        if done.description:
+            self._rows = collections.deque(rows)
+
+
+class OneHopConnection(AsyncAdapt_aiosqlite_connection):
+    __slots__ = ("pending_begin",)
+    _cursor_cls = OneHopCursor
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self.pending_begin: str | None = None
+
+    def commit(self) -> None:
+        if self.pending_begin is not None:
+            self.pending_begin = None  # the transaction never began: nothing to commit
+            return
+        super().commit()
+
+    def rollback(self) -> None:
+        if self.pending_begin is not None:
+            self.pending_begin = None
+            return
+        super().rollback()
+
+
+class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    def connect(self, *arg: Any, **kw: Any) -> OneHopConnection:
+        creator = kw.pop("async_creator_fn", None)
+        connection = creator(*arg, **kw) if creator else self.aiosqlite.connect(*arg, **kw)
+        if not creator:
+            connection._thread.daemon = True  # as SQLAlchemy's own adapter does
+        return OneHopConnection(self, await_(connection))
+
+
+class OneHopSQLiteDialect(SQLiteDialect_aiosqlite):
+    supports_statement_cache = True  # the SQL compiled is the aiosqlite dialect's own
+
+    @classmethod
+    def import_dbapi(cls) -> OneHopDBAPI:  # type: ignore[override]
+        return OneHopDBAPI(aiosqlite, sqlite3)
+
+
+registry.register(f"sqlite.{DRIVER}", __name__, "OneHopSQLiteDialect")
