@@ -107,7 +107,7 @@ def create_dispatcher(
     return dispatcher
 
 
-def _known_employee(_event: TelegramObject, who: Who | None = None) -> bool:
+async def _known_employee(_event: TelegramObject, who: Who | None = None) -> bool:
     return who is not None and who.employee_id is not None
 
 

@@ -7,6 +7,7 @@ from aiogram import F, Router
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.filters import Is
 from bot.i18n import Translate
 from bot.identity import Who, record_intake
 from crm_core.events.service import create_event
@@ -64,12 +65,12 @@ async def to_firm(message: Message, session: AsyncSession, who: Who, _: Translat
     await message.answer(_("Your message is with a manager, who will answer here."))
 
 
-def _free_text(message: Message) -> bool:
+async def _free_text(message: Message) -> bool:
     return bool(message.text) and not message.text.startswith("/")
 
 
 def make_router() -> Router:
     router = Router(name="chat")
     router.message.register(to_firm, _free_text)
-    router.message.register(to_firm, F.photo | F.document)
+    router.message.register(to_firm, Is(F.photo | F.document))
     return router

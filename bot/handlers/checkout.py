@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
 from bot.callbacks import CartCb, CheckoutCb
+from bot.filters import Is
 from bot.handlers import start
 from bot.handlers.common import send, show
 from bot.i18n import Translate
@@ -167,14 +168,14 @@ async def cancel(query: CallbackQuery, state: FSMContext, _: Translate) -> None:
     await show(query, _("Checkout cancelled."))
 
 
-def _typed(message: Message) -> bool:
+async def _typed(message: Message) -> bool:
     return bool(message.text) and not message.text.startswith("/")
 
 
 def make_router() -> Router:
     router = Router(name="checkout")
     router.callback_query.register(begin, CartCb.filter(F.action == "checkout"))
-    router.message.register(contact_given, StateFilter(Checkout.contact), F.contact)
+    router.message.register(contact_given, StateFilter(Checkout.contact), Is(F.contact))
     router.message.register(contact_missing, StateFilter(Checkout.contact), _typed)
     router.callback_query.register(
         pickup, StateFilter(Checkout.delivery), CheckoutCb.filter(F.action == "pickup")

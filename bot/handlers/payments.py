@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import OrderCb
 from bot.config import BotConfig
+from bot.filters import Is
 from bot.handlers.orders import own_order
 from bot.i18n import Translate
 from bot.identity import Who
@@ -128,5 +129,5 @@ def make_router() -> Router:
     router = Router(name="payments")
     router.callback_query.register(pay, OrderCb.filter(F.action == "pay"))
     router.pre_checkout_query.register(pre_checkout)
-    router.message.register(paid, F.successful_payment)
+    router.message.register(paid, Is(F.successful_payment))
     return router

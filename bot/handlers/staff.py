@@ -16,6 +16,7 @@ from aiogram.types import BotCommand, BotCommandScopeChat, CallbackQuery, Messag
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import BotConfig
+from bot.filters import Is
 from bot.handlers.common import show
 from bot.i18n import COMMANDS, N_, Translate, translator
 from bot.staff_keyboards import StaffLeadCb, hide_reasons, lead_actions, lead_text
@@ -204,7 +205,7 @@ async def lead_action(
 def make_bind_router() -> Router:
     """Reached by anyone: the invite is what makes them staff."""
     router = Router(name="staff-bind")
-    router.message.register(bind, CommandStart(), F.text.regexp(rf"^/start {CODE_PREFIX}"))
+    router.message.register(bind, CommandStart(), Is(F.text.regexp(rf"^/start {CODE_PREFIX}")))
     return router
 
 

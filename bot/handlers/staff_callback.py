@@ -11,12 +11,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.filters import Is
 from bot.i18n import Translate
 from bot.staff_keyboards import StaffLeadCb, callback_times
 from crm_core.context import now
@@ -178,5 +180,7 @@ async def call_back_time(
 def make_router() -> Router:
     router = Router(name="staff-callback")
     router.callback_query.register(call_back, StaffLeadCb.filter(F.action.startswith("cb")))
-    router.message.register(call_back_time, StaffCallBack.when, F.text, ~F.text.startswith("/"))
+    router.message.register(
+        call_back_time, StateFilter(StaffCallBack.when), Is(F.text & ~F.text.startswith("/"))
+    )
     return router

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import BotConfig
+from bot.filters import Is
 from bot.handlers.common import show
 from bot.i18n import Translate
 from bot.staff_orders import (
@@ -205,5 +207,6 @@ def make_router() -> Router:
     router = Router(name="staff-orders")
     router.callback_query.register(order_action, StaffOrderCb.filter())
     router.callback_query.register(reply_start, StaffReplyCb.filter())
-    router.message.register(reply_send, StaffReply.text, F.text, ~F.text.startswith("/"))
+    typed = Is(F.text & ~F.text.startswith("/"))
+    router.message.register(reply_send, StateFilter(StaffReply.text), typed)
     return router

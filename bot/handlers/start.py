@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards
 from bot.callbacks import LanguageCb
+from bot.filters import Is
 from bot.i18n import LANGUAGES, Translate, translator
 from bot.identity import Who, phone_from_contact, record_intake
 from crm_core.cart.telegram import set_language
@@ -109,8 +110,8 @@ async def language_chosen(
 def make_router() -> Router:
     router = Router(name="start")
     router.message.register(start, CommandStart())
-    router.message.register(contact_message, F.contact)
-    router.message.register(skip, F.text.in_({translator(code)("Skip") for code in LANGUAGES}))
+    router.message.register(contact_message, Is(F.contact))
+    router.message.register(skip, Is(F.text.in_({translator(code)("Skip") for code in LANGUAGES})))
     router.message.register(help_, Command("help"))
     router.message.register(language, Command("language"))
     router.callback_query.register(language_chosen, LanguageCb.filter())
