@@ -8,6 +8,7 @@ raising, so a campaign records the server's answer per recipient: 4xx is transie
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from dataclasses import dataclass, field
@@ -120,18 +121,36 @@ class LogTransport:
         return None
 
 
+@dataclass(eq=False)
+class _Job:
+    """One message waiting for a connection: its recipient (``TO:<…>``), its bytes,
+    and the future its sender waits on (the server's answer, or what went wrong)."""
+
+    to: str
+    rcpt: bytes
+    raw: bytes
+    answer: asyncio.Future[str]
+    again: bool = False  # queued again once after its connection broke
+
+
 class SmtpTransport:
-    """Sends through a small pool of reused SMTP connections (many messages each)."""
+    """Sends through a small pool of reused SMTP connections (many messages each).
+
+    Each connection is served by its own task (a lane) taking the messages queued by
+    ``send`` in turn. To a server advertising PIPELINING (RFC 2920) a lane writes the
+    next message's MAIL, RCPT and DATA together with the current message's content:
+    one write and one round trip a message while messages keep coming."""
 
     def __init__(self, config: MessagingConfig) -> None:
         assert config.smtp is not None
         self.config = config
         self.smtp: SmtpConfig = config.smtp
-        self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
-        self._slots = asyncio.Semaphore(self.smtp.pool_size)
         self.signer = DkimSigner(config.dkim) if config.dkim else None
         self._sender = envelope_sender(config.mail_from)
         self._mail_from = b"FROM:" + quote_address(self._sender).encode("ascii")
+        self._jobs: collections.deque[_Job] = collections.deque()
+        self._lanes: set[asyncio.Task] = set()
+        self._resting: list[asyncio.Future[None]] = []  # lanes waiting for a message
 
     async def _connect(self) -> aiosmtplib.SMTP:
         smtp = self.smtp
@@ -158,126 +177,269 @@ class SmtpTransport:
         )
         if self.signer is not None:
             raw = self.signer.sign(raw)
-        async with self._slots:
-            client = self._idle.get_nowait() if not self._idle.empty() else None
-            try:
-                if client is None or not client.is_connected:
-                    client = await self._connect()
-                answer = await self._transaction(client, email.to, raw)
-            except aiosmtplib.SMTPRecipientRefused as exc:
-                self._keep(client)
-                # Refused at RCPT for good: the address is bad, not just this message.
-                bad = exc.code >= 500
-                detail = f"{exc.code} {exc.message}"
-                return SendResult(False, message_id, detail, permanent=bad, bad_address=bad)
-            except aiosmtplib.SMTPResponseException as exc:
-                self._keep(client)
-                detail = f"{exc.code} {exc.message}"
-                return SendResult(False, message_id, detail, permanent=exc.code >= 500)
-            except ValueError as exc:  # an address no SMTP command line can carry
-                self._keep(client)
-                detail = f"invalid address: {exc}"
-                return SendResult(False, message_id, detail, permanent=True, bad_address=True)
-            except (aiosmtplib.SMTPException, OSError) as exc:
-                # The connection broke: drop it; the message may be retried.
-                await self._drop(client)
-                return SendResult(False, message_id, f"connection: {exc}")
-            self._keep(client)
+        try:
+            job = _Job(email.to, _rcpt(email.to), raw, asyncio.get_running_loop().create_future())
+            self._jobs.append(job)
+            self._call_lane()
+            answer = await job.answer
+        except aiosmtplib.SMTPRecipientRefused as exc:
+            # Refused at RCPT for good: the address is bad, not just this message.
+            bad = exc.code >= 500
+            detail = f"{exc.code} {exc.message}"
+            return SendResult(False, message_id, detail, permanent=bad, bad_address=bad)
+        except aiosmtplib.SMTPResponseException as exc:
+            detail = f"{exc.code} {exc.message}"
+            return SendResult(False, message_id, detail, permanent=exc.code >= 500)
+        except ValueError as exc:  # an address no SMTP command line can carry
+            detail = f"invalid address: {exc}"
+            return SendResult(False, message_id, detail, permanent=True, bad_address=True)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            # The connection broke (the lane dropped it); the message may be retried.
+            return SendResult(False, message_id, f"connection: {exc}")
         return SendResult(True, message_id, answer)
 
-    async def _transaction(self, client: aiosmtplib.SMTP, to: str, raw: bytes) -> str:
-        """MAIL, RCPT, DATA and the message for one recipient: what ``sendmail`` does,
-        without parsing the firm's own address again for every message (``sendmail``
-        parses each address twice, and measures the message's size with a regex over
-        it; ``raw`` already has CRLF line ends). The answer to the message; on a
-        refusal the envelope is reset for the connection's next message and the
-        refusal raised (``SMTPSenderRefused``, ``SMTPRecipientRefused``,
-        ``SMTPDataError``, whichever command was refused first).
+    # ---------------------------------------------------------------- lanes
 
-        A server advertising PIPELINING (RFC 2920) gets MAIL, RCPT and DATA in one
-        write and the message in a second: two round trips a message instead of four."""
-        size = [f"SIZE={len(raw)}".encode()] if client.supports_extension("size") else []
-        # ValueError before any command; a plain address as it is, without the parse
-        quoted = f"<{to}>" if is_bare_address(to) else quote_address(to)
-        rcpt = b"TO:" + quoted.encode("ascii")
-        if COMMAND_INJECTION_REGEX.search(rcpt):  # what execute_command would refuse
-            raise ValueError("the address holds a control character")
+    def _call_lane(self) -> None:
+        """A resting lane takes the message just queued (the one that rested last: its
+        connection is the warmest); else a new lane while the pool has room; else a
+        busy lane takes it when it is done with its own."""
+        while self._resting:
+            waker = self._resting.pop()
+            if not waker.done():
+                waker.set_result(None)
+                return
+        if len(self._lanes) < self.smtp.pool_size:
+            lane = asyncio.get_running_loop().create_task(self._lane())
+            self._lanes.add(lane)
+            lane.add_done_callback(self._lanes.discard)
+
+    def _next_job(self) -> _Job | None:
+        while self._jobs:
+            job = self._jobs.popleft()
+            if not job.answer.done():  # its sender may have been cancelled meanwhile
+                return job
+        return None
+
+    async def _wait_for_job(self) -> _Job:
+        while (job := self._next_job()) is None:
+            waker = asyncio.get_running_loop().create_future()
+            self._resting.append(waker)
+            try:
+                await waker
+            finally:
+                if waker in self._resting:
+                    self._resting.remove(waker)
+        return job
+
+    async def _lane(self) -> None:
+        """One connection: connects when it has a message, reconnects after a break,
+        sends every message it takes; quits when the transport closes."""
+        client: aiosmtplib.SMTP | None = None
+        job: _Job | None = None
         try:
-            if client.supports_extension("pipelining") and _Pipeline.usable(client):
-                return await self._pipelined(client, rcpt, size, raw)
-            answer = await client.execute_command(b"MAIL", self._mail_from, *size)
+            while True:
+                job = await self._wait_for_job()
+                if client is None or not client.is_connected:
+                    try:
+                        client = await self._connect()
+                    except (aiosmtplib.SMTPException, OSError) as exc:
+                        _settle(job, exc)
+                        client = None
+                        continue
+                try:
+                    if client.supports_extension("pipelining") and _Pipeline.usable(client):
+                        await self._pipelined(client, job)
+                    else:
+                        _settle(job, answer=await self._transaction(client, job.rcpt, job.raw))
+                except (aiosmtplib.SMTPException, OSError) as exc:
+                    if not isinstance(exc, aiosmtplib.SMTPResponseException):
+                        _close(client)  # broken: the next message reconnects
+                    _settle(job, exc)
+                except Exception as exc:  # a surprise: its sender gets it, the lane goes on
+                    log.exception("sending through SMTP failed")
+                    _close(client)
+                    _settle(job, exc)
+                job = None
+        finally:
+            if job is not None:
+                _settle(job, aiosmtplib.SMTPServerDisconnected("the transport was closed"))
+            if client is not None and client.is_connected:
+                try:
+                    await client.quit()
+                except (aiosmtplib.SMTPException, OSError):
+                    _close(client)
+
+    async def _transaction(self, client: aiosmtplib.SMTP, rcpt: bytes, raw: bytes) -> str:
+        """MAIL, RCPT, DATA and the message for one recipient, one command at a time
+        (a server without PIPELINING): what ``sendmail`` does, without parsing the
+        firm's own address again for every message (``sendmail`` parses each address
+        twice, and measures the message's size with a regex over it; ``raw`` already
+        has CRLF line ends). The answer to the message; on a refusal the envelope is
+        reset for the connection's next message and the refusal raised."""
+        try:
+            answer = await client.execute_command(b"MAIL", self._mail_from, *_size(client, raw))
             if answer.code != SMTPStatus.completed:
                 raise aiosmtplib.SMTPSenderRefused(answer.code, answer.message, self._sender)
             answer = await client.execute_command(b"RCPT", rcpt)
-            if answer.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
-                raise aiosmtplib.SMTPRecipientRefused(answer.code, answer.message, to)
+            if answer.code not in _RCPT_OK:
+                raise aiosmtplib.SMTPRecipientRefused(answer.code, answer.message, _to(rcpt))
             return (await client.data(raw)).message
         except aiosmtplib.SMTPResponseException:
             with contextlib.suppress(ConnectionError, aiosmtplib.SMTPResponseException):
                 await client.rset()
             raise
 
-    async def _pipelined(
-        self, client: aiosmtplib.SMTP, rcpt: bytes, size: list[bytes], raw: bytes
-    ) -> str:
-        """The transaction as two groups (RFC 2920): MAIL, RCPT, DATA written at once
-        and their three answers read in order, every one of them (a refused RCPT
-        leaves the DATA answer to consume: 503 or 554, or 354 from a server that
-        accepted DATA anyway, which then gets a lone "." ending an empty message that
-        has no recipient); then the message and its answer."""
+    def _envelope(self, client: aiosmtplib.SMTP, job: _Job) -> bytes:
+        mail = b" ".join((b"MAIL", self._mail_from, *_size(client, job.raw)))
+        return b"%s\r\nRCPT %s\r\nDATA\r\n" % (mail, job.rcpt)
+
+    async def _pipelined(self, client: aiosmtplib.SMTP, job: _Job) -> None:
+        """``job`` and every message queued meanwhile, on one connection (RFC 2920).
+        The envelope (MAIL, RCPT, DATA) goes in one write, and each message's content
+        in one write with the next message's envelope: the server answers both in one
+        segment. Every answer is read, in order: a refused RCPT leaves the DATA answer
+        to consume (503 or 554, or 354 from a server that accepted DATA anyway, which
+        gets a lone "." ending an empty message without a recipient), then RSET goes
+        with the next envelope. Returns when no message waits or the connection broke:
+        then the message whose content was written gets the error (it may have been
+        delivered: the campaign retries it, with its Message-ID), and the next one,
+        whose content never left, is queued again once."""
         protocol = client.protocol
         if protocol is None:
-            raise aiosmtplib.SMTPServerDisconnected("Server not connected")
-        mail = b" ".join((b"MAIL", self._mail_from, *size))
+            _settle(job, aiosmtplib.SMTPServerDisconnected("Server not connected"))
+            return
         timeout = client.timeout
-        try:  # one timeout a group, where aiosmtplib sets one an answer
+        loop = asyncio.get_running_loop()
+        current: _Job | None = job  # its envelope's answers are due
+        sending: _Job | None = None  # its content was written, its answer is due
+        try:
             async with asyncio.timeout(timeout) as deadline:
                 with _Pipeline(client) as replies:
-                    protocol.write(b"%s\r\nRCPT %s\r\nDATA\r\n" % (mail, rcpt))
-                    sender = await replies.read()
-                    recipient = await replies.read()
-                    data = await replies.read()
-                    accepted = sender.code == SMTPStatus.completed and recipient.code in _RCPT_OK
-                    if data.code == SMTPStatus.start_input and not accepted:
-                        protocol.write(b".\r\n")
-                        await replies.read()
-                    if sender.code != SMTPStatus.completed:
-                        raise aiosmtplib.SMTPSenderRefused(
-                            sender.code, sender.message, self._sender
+                    protocol.write(self._envelope(client, current))
+                    reset = False
+                    while current is not None:
+                        if reset:  # the RSET written before this envelope
+                            await replies.read()
+                        sender = await replies.read()
+                        recipient = await replies.read()
+                        data = await replies.read()
+                        accepted = (
+                            sender.code == SMTPStatus.completed and recipient.code in _RCPT_OK
                         )
-                    if recipient.code not in _RCPT_OK:
-                        to = rcpt[3:].decode("ascii").strip("<>")
-                        raise aiosmtplib.SMTPRecipientRefused(recipient.code, recipient.message, to)
-                    if data.code != SMTPStatus.start_input:
-                        raise aiosmtplib.SMTPDataError(data.code, data.message)
-                    if timeout is not None:
-                        deadline.reschedule(asyncio.get_running_loop().time() + timeout)
-                    protocol.write(_data_bytes(raw))
-                    answer = await replies.read()
-                    if answer.code != SMTPStatus.completed:
-                        raise aiosmtplib.SMTPDataError(answer.code, answer.message)
-        except TimeoutError as exc:
-            raise aiosmtplib.SMTPReadTimeoutError("Timed out waiting for server response") from exc
-        return answer.message
+                        if data.code == SMTPStatus.start_input and not accepted:
+                            protocol.write(b".\r\n")
+                            await replies.read()
+                        refusal = _refusal(sender, recipient, data, self._sender, current.rcpt)
+                        following = self._next_job() if replies.closing is None else None
+                        if refusal is not None:
+                            _settle(current, refusal)
+                            current, reset = following, True
+                            if current is None:  # nothing waits: reset now
+                                protocol.write(b"RSET\r\n")
+                                await replies.read()
+                                break
+                            protocol.write(b"RSET\r\n" + self._envelope(client, current))
+                        else:
+                            sending, current, reset = current, following, False
+                            content = _data_bytes(sending.raw)
+                            if current is not None:
+                                content += self._envelope(client, current)
+                            protocol.write(content)
+                            answer = await replies.read()
+                            if answer.code == SMTPStatus.completed:
+                                _settle(sending, answer=answer.message)
+                            else:
+                                _settle(
+                                    sending, aiosmtplib.SMTPDataError(answer.code, answer.message)
+                                )
+                            sending = None
+                        if replies.closing is not None and current is not None:
+                            self._again(current)  # 421: on a new connection
+                            current = None
+                        if timeout is not None:
+                            deadline.reschedule(loop.time() + timeout)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            if not isinstance(exc, aiosmtplib.SMTPException):  # asyncio's own timeout
+                exc = aiosmtplib.SMTPReadTimeoutError("Timed out waiting for server response")
+            _close(client)
+            if sending is not None:
+                _settle(sending, exc)
+            if current is not None:
+                self._again(current, exc)
+            sending = current = None
+        except BaseException as exc:  # cancelled (the transport closing), or a surprise
+            _close(client)
+            if not isinstance(exc, Exception):
+                exc = aiosmtplib.SMTPServerDisconnected("the transport was closed")
+            for left in (sending, current):  # no sender waits for ever
+                if left is not None:
+                    _settle(left, exc)
+            raise
 
-    def _keep(self, client: aiosmtplib.SMTP | None) -> None:
-        if client is not None and client.is_connected:
-            self._idle.put_nowait(client)
-
-    async def _drop(self, client: aiosmtplib.SMTP | None) -> None:
-        if client is not None:
-            try:
-                client.close()
-            except Exception:  # a broken connection may not close cleanly
-                log.debug("closing a broken SMTP connection failed", exc_info=True)
+    def _again(self, job: _Job, exc: Exception | None = None) -> None:
+        """A message whose content never left goes first in the queue once more (its
+        connection broke or closed before it); the second time, it fails with ``exc``."""
+        if job.again and exc is not None:
+            _settle(job, exc)
+            return
+        job.again = True
+        self._jobs.appendleft(job)
+        self._call_lane()
 
     async def close(self) -> None:
-        while not self._idle.empty():
-            client = self._idle.get_nowait()
-            try:
-                await client.quit()
-            except (aiosmtplib.SMTPException, OSError):
-                client.close()
+        """Quits every connection; a message still queued fails (not sent)."""
+        lanes = list(self._lanes)
+        for lane in lanes:
+            lane.cancel()
+        await asyncio.gather(*lanes, return_exceptions=True)
+        while self._jobs:
+            _settle(self._jobs.popleft(), aiosmtplib.SMTPServerDisconnected("transport closed"))
+
+
+def _settle(job: _Job, exc: BaseException | None = None, *, answer: str = "") -> None:
+    if job.answer.done():  # its sender was cancelled
+        return
+    if exc is not None:
+        job.answer.set_exception(exc)
+    else:
+        job.answer.set_result(answer)
+
+
+def _close(client: aiosmtplib.SMTP) -> None:
+    try:
+        client.close()
+    except Exception:  # a broken connection may not close cleanly
+        log.debug("closing a broken SMTP connection failed", exc_info=True)
+
+
+def _rcpt(to: str) -> bytes:
+    """``TO:<address>`` for RCPT; ValueError for an address no command line can carry
+    (raised before any command). A plain address as it is, without the parse."""
+    quoted = f"<{to}>" if is_bare_address(to) else quote_address(to)
+    rcpt = b"TO:" + quoted.encode("ascii")
+    if COMMAND_INJECTION_REGEX.search(rcpt):  # what execute_command would refuse
+        raise ValueError("the address holds a control character")
+    return rcpt
+
+
+def _to(rcpt: bytes) -> str:
+    return rcpt[3:].decode("ascii").strip("<>")
+
+
+def _size(client: aiosmtplib.SMTP, raw: bytes) -> list[bytes]:
+    return [b"SIZE=%d" % len(raw)] if client.supports_extension("size") else []
+
+
+def _refusal(sender, recipient, data, mail_from: str, rcpt: bytes) -> Exception | None:
+    """The first refusal among an envelope's three answers, as aiosmtplib raises it."""
+    if sender.code != SMTPStatus.completed:
+        return aiosmtplib.SMTPSenderRefused(sender.code, sender.message, mail_from)
+    if recipient.code not in _RCPT_OK:
+        return aiosmtplib.SMTPRecipientRefused(recipient.code, recipient.message, _to(rcpt))
+    if data.code != SMTPStatus.start_input:
+        return aiosmtplib.SMTPDataError(data.code, data.message)
+    return None
 
 
 def _data_bytes(raw: bytes) -> bytes:

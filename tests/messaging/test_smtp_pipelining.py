@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from messaging.config import MessagingConfig, SmtpConfig
-from messaging.email import OutgoingEmail, SmtpTransport
+from messaging.email import OutgoingEmail, SmtpTransport, _Job
 from tests.messaging.smtp_server import SmtpServer
 
 ENVELOPE = ["MAIL", "RCPT", "DATA"]
@@ -79,11 +79,14 @@ async def test_leading_dots_are_doubled_on_the_wire(server) -> None:
     raw = b"Subject: dots\r\n\r\n.hidden\r\n..two\nbare lf\r\n.\r\nlast"
     try:
         client = await transport._connect()
-        answer = await transport._transaction(client, "a@x.example", raw)
+        job = _Job(
+            "a@x.example", b"TO:<a@x.example>", raw, asyncio.get_running_loop().create_future()
+        )
+        await transport._pipelined(client, job)
         client.close()
     finally:
         await transport.close()
-    assert "Queued" in answer
+    assert "Queued" in job.answer.result()
     assert server.delivered[0].raw == (
         b"Subject: dots\r\n\r\n.hidden\r\n..two\r\nbare lf\r\n.\r\nlast\r\n"
     )
@@ -117,9 +120,9 @@ async def test_each_refusal_answers_as_the_sequential_path(server) -> None:
     assert not busy.permanent and not busy.bad_address and busy.detail.startswith("450")
     assert reject.permanent and not reject.bad_address and reject.detail.startswith("554 5.7.1")
     assert not later.permanent and not later.bad_address and later.detail.startswith("451")
-    # One connection throughout: every refusal reset the envelope (RSET) and the
-    # next message went out on it.
-    assert server.connections == 1 and server.resets == 4
+    # One connection throughout: a refused envelope was reset (RSET; a refused
+    # message ends its transaction itself) and the next message went out on it.
+    assert server.connections == 1 and server.resets == 2
     assert [d.recipients for d in server.delivered] == [["ok1@x.example"], ["ok2@x.example"]]
     # The refused recipients' DATA answers (554, no valid recipients) were read too:
     # the envelope of the next message was never paired with a stale answer.
@@ -148,12 +151,21 @@ async def test_data_accepted_without_a_recipient_ends_with_a_lone_dot(server) ->
     assert ["."] in server.groups()
 
 
-@pytest.mark.parametrize("to", ["gone@x.example", "drop@x.example"], ids=["at-rcpt", "at-body"])
-async def test_a_connection_dropped_mid_transaction_is_retried_on_a_new_one(server, to) -> None:
+@pytest.mark.parametrize(
+    ("to", "connections"),
+    [("gone@x.example", 3), ("drop@x.example", 2)],
+    ids=["at-rcpt", "at-body"],
+)
+async def test_a_connection_dropped_mid_transaction_is_retried_on_a_new_one(
+    server, to, connections
+) -> None:
+    """The message fails as a broken connection (the campaign retries it); the next
+    message goes out on a new connection. Dropped before its content left, the
+    message was tried once more on a new connection first."""
     dropped, ok = await _send_all(server, [to, "ok@x.example"])
     assert not dropped.ok and not dropped.permanent and not dropped.bad_address
     assert dropped.detail.startswith("connection:")
-    assert ok.ok and server.connections == 2
+    assert ok.ok and server.connections == connections
     assert [d.recipients for d in server.delivered] == [["ok@x.example"]]
 
 
@@ -162,6 +174,78 @@ async def test_421_closes_the_connection_and_the_next_message_reconnects(server)
     closing, ok = await _send_all(server, ["a@x.example", "b@x.example"])
     assert not closing.ok and not closing.permanent and closing.detail.startswith("421")
     assert ok.ok and server.connections == 2
+
+
+async def _send_together(server: SmtpServer, recipients: list[str]) -> list:
+    """Every message handed to the transport at once, as a campaign's senders do."""
+    transport = SmtpTransport(_config(server.port))
+    try:
+        return await asyncio.gather(*(transport.send(_mail(to)) for to in recipients))
+    finally:
+        await transport.close()
+
+
+async def test_a_message_goes_with_the_next_ones_envelope(server) -> None:
+    """Messages queued behind each other: each one's content and the next one's
+    MAIL, RCPT, DATA in one write (one round trip a message)."""
+    recipients = [f"r{i}@x.example" for i in range(6)]
+    results = await _send_together(server, recipients)
+    assert all(r.ok for r in results) and server.connections == 1
+    groups = server.groups()
+    assert groups[0] == ENVELOPE
+    assert groups.count(["body", ".", *ENVELOPE]) == 5
+    assert groups[-1] == ["body", "."]
+    assert [d.recipients for d in server.delivered] == [[to] for to in recipients]
+
+
+async def test_refusals_amid_a_stream_answer_as_one_at_a_time(server) -> None:
+    """The same refusals with every message queued at once: each answers what it
+    answers sent alone, and none spoils the next one's envelope."""
+    together = await _send_together(server, REFUSALS * 2)
+    plain = await SmtpServer(pipelining=False).start()
+    try:
+        sequential = await _send_all(plain, REFUSALS * 2)
+    finally:
+        await plain.stop()
+    assert [_shape(r) for r in together] == [_shape(r) for r in sequential]
+    assert server.connections == 1
+    assert [d.recipients for d in server.delivered] == [["ok1@x.example"], ["ok2@x.example"]] * 2
+    # After a refused RCPT the RSET went with the next envelope.
+    assert ["RSET", *ENVELOPE] in server.groups()
+
+
+async def test_a_broken_connection_sends_the_next_message_again_on_a_new_one(server) -> None:
+    """The connection drops once a message's content has come: that message fails
+    (it may have been delivered: the campaign retries it); the next one, whose
+    envelope went with it but whose content never left, goes on a new connection."""
+    dropped, after, last = await _send_together(
+        server, ["drop@x.example", "after@x.example", "last@x.example"]
+    )
+    assert not dropped.ok and dropped.detail.startswith("connection:")
+    assert after.ok and last.ok and server.connections == 2
+    assert [d.recipients for d in server.delivered] == [["after@x.example"], ["last@x.example"]]
+
+
+async def test_pipelined_messages_beside_each_other_on_every_connection(server) -> None:
+    """More messages than connections: the pool's connections all carry some, and
+    every message is delivered once."""
+    transport = SmtpTransport(
+        MessagingConfig(
+            mail_from="sales@romashka.example",
+            smtp=SmtpConfig(host="127.0.0.1", port=server.port, timeout=5, pool_size=3),
+        )
+    )
+    try:
+        results = await asyncio.gather(
+            *(transport.send(_mail(f"r{i}@x.example")) for i in range(60))
+        )
+    finally:
+        await transport.close()
+    assert all(r.ok for r in results)
+    assert server.connections == 3
+    assert sorted(d.recipients[0] for d in server.delivered) == sorted(
+        f"r{i}@x.example" for i in range(60)
+    )
 
 
 async def test_sequential_when_pipelining_is_not_advertised() -> None:
@@ -180,12 +264,15 @@ async def test_sequential_when_pipelining_is_not_advertised() -> None:
 async def test_a_server_that_never_answers_times_out_and_the_connection_is_dropped() -> None:
     """Answers due but never coming: the read times out, the connection is dropped
     (a later answer would be paired with the wrong command), the message may retry."""
-    silent = await asyncio.start_server(_greet_then_listen, "127.0.0.1", 0)
+    closed = asyncio.Event()
+    silent = await asyncio.start_server(
+        lambda r, w: _greet_then_listen(r, w, closed), "127.0.0.1", 0
+    )
     port = silent.sockets[0].getsockname()[1]
     transport = SmtpTransport(_config(port, timeout=0.3))
     try:
         result = await transport.send(_mail("a@x.example"))
-        assert transport._idle.empty()
+        await asyncio.wait_for(closed.wait(), 1)  # the client closed its end
     finally:
         await transport.close()
         silent.close()
@@ -193,12 +280,16 @@ async def test_a_server_that_never_answers_times_out_and_the_connection_is_dropp
     assert not result.ok and not result.permanent and result.detail.startswith("connection:")
 
 
-async def _greet_then_listen(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _greet_then_listen(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, closed: asyncio.Event | None = None
+) -> None:
     writer.write(b"220 silent.example ESMTP\r\n")
     await reader.readline()
     writer.write(b"250-silent.example\r\n250 PIPELINING\r\n")
     while await reader.read(4096):
         pass
+    if closed is not None:
+        closed.set()
     writer.close()
 
 
