@@ -5,7 +5,7 @@ aiosmtplib loop sending one prebuilt message N times (the ceiling).
 
     .venv/bin/python bench/campaign.py [--sizes 10000,100000] [--backend sqlite]
                                        [--connections 4] [--concurrency 32]
-                                       [--compare-contexts] [--dkim]
+                                       [--compare-contexts] [--dkim] [--profile PATH]
 
 The sink is aiosmtpd in its own process (Debian's postfix ``smtp-sink`` is used when
 it is on PATH). Each Firma run is its own process too, so its peak RSS is its own;
@@ -191,6 +191,7 @@ async def firma_run(
     concurrency: int,
     orm: bool = False,
     dkim: bool = False,
+    profile: str | None = None,
 ) -> dict:
     from bench.common import fresh_engine
     from crm_core.context import SYSTEM, SystemClock
@@ -247,11 +248,20 @@ async def firma_run(
 
         messaging.runner.build_contexts = orm_contexts
     runner = CampaignRunner(sessions, transport, config, concurrency=concurrency)
+    profiler = None
+    if profile:  # the sending only, not the seeding (main thread; SQLAlchemy's greenlets
+        import cProfile  # blur the attribution of the statements' time)
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     start, cpu = time.perf_counter(), time.process_time()
     while await runner.run_once():
         pass
     elapsed = time.perf_counter() - start
     cpu = time.process_time() - cpu  # every thread of the process (aiosqlite's too)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
     await runner.close()
     async with sessions() as s:
         state = (await get_campaign(s, campaign.id)).state
@@ -441,6 +451,7 @@ def firma_in_process(args, n: int, port: int, *, orm: bool = False) -> dict:
             __file__,
             *(["--orm-contexts"] if orm else []),
             *(["--dkim"] if args.dkim else []),
+            *(["--profile", f"{args.profile}.{n}"] if args.profile else []),
             "--firma",
             str(n),
             "--port",
@@ -475,6 +486,12 @@ def main() -> None:
     parser.add_argument(
         "--dkim", action="store_true", help="sign every message (a fresh 2048-bit RSA key)"
     )
+    parser.add_argument(
+        "--profile",
+        metavar="PATH",
+        help="write a cProfile dump of each Firma run's sending to PATH.<N> "
+        "(read with python -m pstats; the rates are then not comparable)",
+    )
     parser.add_argument("--sink")
     parser.add_argument("--firma", type=int)
     parser.add_argument("--port", type=int)
@@ -492,6 +509,7 @@ def main() -> None:
                 args.concurrency,
                 orm=args.orm_contexts,
                 dkim=args.dkim,
+                profile=args.profile,
             )
         )
         print(json.dumps(result), flush=True)
