@@ -2,19 +2,23 @@
 
 Quantities change in one statement (``INSERT ... ON CONFLICT DO UPDATE``), so two
 taps arriving at once on "+" both count, on SQLite and PostgreSQL alike.
+
+The statements a bot update runs are built once per shape with bind parameters
+(``functools.cache``; see ``crm_core.catalog.showcase``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 
-from sqlalchemy import and_, delete, func, literal, select
+from sqlalchemy import Integer, and_, bindparam, delete, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.catalog.common import money
-from crm_core.catalog.showcase import default_price_kind_id
+from crm_core.catalog.showcase import price_kind
 from crm_core.context import now
 from crm_core.errors import NotFound, ValidationFailed
 from crm_core.models import CartLine, Product, ProductPrice
@@ -44,9 +48,41 @@ class CartItem:
         return money(self.quantity * (self.price or 0))
 
 
-def _insert(session: AsyncSession):
-    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    return dialect.insert(CartLine)
+_QUANTITY = CartLine.__table__.c.quantity.type
+_AT = CartLine.__table__.c.updated_at.type
+
+
+@cache
+def _product_check(adding: bool):
+    """The product's ``active`` flag and, when adding, how many lines the cart has."""
+    lines = (
+        select(func.count())
+        .where(CartLine.telegram_id == bindparam("telegram_id"))
+        .scalar_subquery()
+    )
+    return select(Product.active, lines if adding else literal(0)).where(
+        Product.id == bindparam("product_id", type_=Integer)
+    )
+
+
+@cache
+def _upsert(dialect_name: str):
+    """Add ``delta`` to a line, or make it with ``initial`` (``delta`` when positive)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    at = bindparam("at", type_=_AT)
+    stmt = dialect.insert(CartLine).values(
+        telegram_id=bindparam("telegram_id"),
+        product_id=bindparam("product_id"),
+        quantity=bindparam("initial", type_=_QUANTITY),
+        created_at=at,
+        updated_at=at,
+    )
+    least = func.min if dialect_name == "sqlite" else func.least
+    new = CartLine.quantity + bindparam("delta", type_=_QUANTITY)
+    return stmt.on_conflict_do_update(
+        index_elements=["telegram_id", "product_id"],
+        set_={"quantity": least(new, MAX_QUANTITY), "updated_at": at},
+    ).returning(CartLine.quantity)
 
 
 async def change_quantity(
@@ -57,36 +93,15 @@ async def change_quantity(
     Returns the new quantity. An unknown or inactive product is a NotFound."""
     # One read for both checks: the product is on sale, and (when adding) the cart has
     # room for another line.
-    lines = select(func.count()).where(CartLine.telegram_id == telegram_id).scalar_subquery()
-    found = (
-        await session.execute(
-            select(Product.active, lines if delta > 0 else literal(0)).where(
-                Product.id == product_id
-            )
-        )
-    ).first()
+    ids = {"telegram_id": telegram_id, "product_id": product_id}
+    found = (await session.execute(_product_check(delta > 0), ids)).first()
     if found is None or not found[0]:
         raise NotFound(f"Product {product_id} not found")
     if found[1] >= MAX_LINES:
         raise ValidationFailed(f"At most {MAX_LINES} lines in a cart", field="product_id")
-    at = now(session)
-    stmt = _insert(session).values(
-        telegram_id=telegram_id,
-        product_id=product_id,
-        quantity=max(delta, Decimal(0)),
-        created_at=at,
-        updated_at=at,
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["telegram_id", "product_id"],
-        set_={
-            "quantity": func.min(CartLine.quantity + delta, MAX_QUANTITY)
-            if session.bind.dialect.name == "sqlite"
-            else func.least(CartLine.quantity + delta, MAX_QUANTITY),
-            "updated_at": at,
-        },
-    ).returning(CartLine.quantity)
-    quantity = (await session.execute(stmt)).scalar_one()
+    params = ids | {"initial": max(delta, Decimal(0)), "delta": delta, "at": now(session)}
+    stmt = _upsert(session.bind.dialect.name)
+    quantity = (await session.execute(stmt, params)).scalar_one()
     if quantity <= 0:
         await session.execute(
             delete(CartLine).where(
@@ -103,22 +118,30 @@ async def clear_cart(session: AsyncSession, telegram_id: int) -> int:
     return result.rowcount or 0
 
 
-async def cart_items(
-    session: AsyncSession, telegram_id: int, *, price_kind_id: int | None = None
-) -> list[CartItem]:
-    """The cart's lines with their products and prices of ``price_kind_id`` (default:
-    the default price kind), oldest first: one SELECT of plain rows."""
-    kind = literal(price_kind_id) if price_kind_id is not None else default_price_kind_id()
-    rows = await session.execute(
+@cache
+def _cart_query(given_kind: bool):
+    kind = price_kind(given_kind)
+    return (
         select(CartLine.quantity, Product.id, Product.name, Product.active, ProductPrice.price)
         .join(Product, Product.id == CartLine.product_id)
         .outerjoin(
             ProductPrice,
             and_(ProductPrice.product_id == Product.id, ProductPrice.price_kind_id == kind),
         )
-        .where(CartLine.telegram_id == telegram_id)
+        .where(CartLine.telegram_id == bindparam("telegram_id"))
         .order_by(CartLine.id)
     )
+
+
+async def cart_items(
+    session: AsyncSession, telegram_id: int, *, price_kind_id: int | None = None
+) -> list[CartItem]:
+    """The cart's lines with their products and prices of ``price_kind_id`` (default:
+    the default price kind), oldest first: one SELECT of plain rows."""
+    params = {"telegram_id": telegram_id}
+    if price_kind_id is not None:
+        params["price_kind_id"] = price_kind_id
+    rows = await session.execute(_cart_query(price_kind_id is not None), params)
     return [
         CartItem(CartProduct(pid, name, active), Decimal(q), price)
         for q, pid, name, active, price in rows
