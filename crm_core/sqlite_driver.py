@@ -12,8 +12,9 @@ the cost (``bench/bot.py``: 11 hops per Telegram update).
 Here a statement is one call on the connection's thread: open a cursor, execute,
 fetch every row, close. The ``BEGIN`` that SQLAlchemy's ``begin`` event sends
 (``crm_core.db``: ``BEGIN IMMEDIATE`` or ``BEGIN DEFERRED``) is held back and run in
-the same call as the transaction's first statement; a transaction that ends before
-any statement never began, so its commit or rollback needs no call at all.
+the same call as the transaction's first statement; a commit or rollback with no
+transaction open (one that never began, or the pool's reset of a connection given
+back after its commit) needs no call at all.
 
 Server-side cursors (``stream``, ``yield_per``) keep aiosqlite's own cursor and fetch
 in chunks, as before. What a statement raises is what sqlite3 raised, so SQLAlchemy
@@ -123,17 +124,23 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         super().__init__(dbapi, connection)
         self.pending_begin: str | None = None
 
-    def commit(self) -> None:
+    def _open(self) -> bool:
+        """Whether a transaction is open: read from sqlite3 (``sqlite3_get_autocommit``,
+        no call on the thread). The pool's rollback when a connection comes back after
+        its commit finds none open."""
         if self.pending_begin is not None:
-            self.pending_begin = None  # the transaction never began: nothing to commit
-            return
-        super().commit()
+            self.pending_begin = None  # the transaction never began
+            return False
+        conn = self._connection._conn
+        return conn is not None and conn.in_transaction
+
+    def commit(self) -> None:
+        if self._open():
+            super().commit()
 
     def rollback(self) -> None:
-        if self.pending_begin is not None:
-            self.pending_begin = None
-            return
-        super().rollback()
+        if self._open():
+            super().rollback()
 
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):

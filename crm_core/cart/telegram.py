@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import String, cast, select, update
+from sqlalchemy import BigInteger, String, bindparam, cast, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,13 +32,12 @@ class TelegramLink:
     employee_id: int | None = None
 
 
-async def find_telegram_link(session: AsyncSession, telegram_id: int) -> TelegramLink:
-    """Everything the bot needs to know of a sender, in one round trip (it runs for every
-    update): four indexed scalar look-ups in one SELECT.
-
-    A customer wins over a lead (a converted lead's contacts are on the customer too);
-    closed leads are ignored."""
-    own = (ContactPoint.kind == ContactKind.TELEGRAM) & (ContactPoint.value == str(telegram_id))
+def _link_query():
+    """The statement of ``find_telegram_link``, built once (it runs for every update)."""
+    telegram_id = bindparam("telegram_id", type_=BigInteger)
+    own = (ContactPoint.kind == ContactKind.TELEGRAM) & (
+        ContactPoint.value == bindparam("value", type_=String)
+    )
     customer = (
         select(ContactPoint.customer_id)
         .where(own, ContactPoint.customer_id.is_not(None))
@@ -65,8 +64,20 @@ async def find_telegram_link(session: AsyncSession, telegram_id: int) -> Telegra
         .limit(1)
         .scalar_subquery()
     )
-    row = (await session.execute(select(customer, lead, language, employee))).one()
-    return TelegramLink(*row)
+    return select(customer, lead, language, employee)
+
+
+_LINK = _link_query()
+
+
+async def find_telegram_link(session: AsyncSession, telegram_id: int) -> TelegramLink:
+    """Everything the bot needs to know of a sender, in one round trip (it runs for every
+    update): four indexed scalar look-ups in one SELECT.
+
+    A customer wins over a lead (a converted lead's contacts are on the customer too);
+    closed leads are ignored."""
+    params = {"telegram_id": telegram_id, "value": str(telegram_id)}
+    return TelegramLink(*(await session.execute(_LINK, params)).one())
 
 
 async def set_language(session: AsyncSession, telegram_id: int, language: str) -> None:

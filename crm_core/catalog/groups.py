@@ -43,12 +43,13 @@ async def update_group(session: AsyncSession, group_id: int, **fields) -> Produc
     return group
 
 
+_GROUPS = select(ProductGroup).order_by(ProductGroup.position, ProductGroup.name, ProductGroup.id)
+
+
 async def list_groups(session: AsyncSession) -> list[ProductGroup]:
-    """Every group, parents' order first (position, name); the tree is small."""
-    rows = await session.scalars(
-        select(ProductGroup).order_by(ProductGroup.position, ProductGroup.name, ProductGroup.id)
-    )
-    return list(rows)
+    """Every group, parents' order first (position, name); the tree is small. (The
+    statement is built once: the bot's catalog reads it for every /catalog.)"""
+    return list(await session.scalars(_GROUPS))
 
 
 async def descendant_ids(

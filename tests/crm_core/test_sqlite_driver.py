@@ -66,6 +66,22 @@ async def test_a_transaction_is_one_call_per_statement_and_one_for_its_commit(li
     assert hops.puts == 3  # BEGIN with the INSERT, the SELECT, the COMMIT
 
 
+async def test_a_unit_of_work_costs_no_call_for_the_pools_reset(lite):
+    """Given back after its commit, the connection is rolled back by the pool: with no
+    transaction open that is no call on the thread."""
+    sessions = session_factory(lite)
+    async with lite.connect() as conn:  # the pool's connection, wrapped before the unit
+        raw = conn.sync_connection.connection.driver_connection
+    counted = CountedQueue(raw._tx)
+    raw._tx = counted
+    try:
+        async with unit_of_work(sessions) as s:
+            await s.execute(text("INSERT INTO t (name) VALUES ('u')"))
+    finally:
+        raw._tx = counted.queue
+    assert counted.puts == 2  # BEGIN with the INSERT, the COMMIT
+
+
 async def test_a_transaction_without_statements_costs_no_call(lite):
     async with lite.connect() as conn:
         with counted_hops(conn) as hops:
