@@ -14,10 +14,10 @@ neighbours, the CPU an update costs far less.
 
 ``--profile [--users N]``: no HTTP server, no load: the same scripts fed one update at
 a time to the bot in this process (the webhook's ``feed``), under cProfile; prints the
-database round trips per update (statements, connection checkouts — each one a pool
-pre-ping on PostgreSQL — and commits), the Bot API requests per update, and the top
-of the profile. Counts are exact whatever the machine's load; times are not. ``--no-pre-ping``: the
-same without the pool's ping on checkout (an experiment: ``crm_core.db`` pings).
+database round trips per update (statements, connection checkouts and commits), the
+Bot API requests per update, and the top of the profile. Counts are exact whatever the
+machine's load; times are not. ``--pre-ping``: the same with SQLAlchemy's ping of
+every checkout (``crm_core.db`` pings only connections idle for a while).
 """
 
 from __future__ import annotations
@@ -288,9 +288,10 @@ async def profile_backend(backend: str, users: int, top: int, pre_ping: bool) ->
     groups, products = await seed(sessions)
     counts: Counter = Counter()
     _count_round_trips(engine.sync_engine, counts)
-    if not pre_ping:
-        # The experiment of ``--no-pre-ping``: what the ping of each checkout costs.
-        engine.sync_engine.pool._pre_ping = False
+    if pre_ping:
+        # ``--pre-ping``: SQLAlchemy's ping of every checkout, as before crm_core.db
+        # pinged only connections idle for a while.
+        engine.sync_engine.pool._pre_ping = True
 
     config = BotConfig(token=fake.token, api_url=fake.url, webhook_secret=SECRET)
     runtime = BotRuntime.build(config, sessions)
@@ -386,10 +387,10 @@ if __name__ == "__main__":
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--top", type=int, default=40)
-    parser.add_argument("--no-pre-ping", action="store_true")
+    parser.add_argument("--pre-ping", action="store_true")
     args = parser.parse_args()
     if args.profile:
-        asyncio.run(profile(args.backends.split(","), args.users, args.top, not args.no_pre_ping))
+        asyncio.run(profile(args.backends.split(","), args.users, args.top, args.pre_ping))
     elif args.serve:
         serve(args.serve, args.db, args.api, args.port)
     else:

@@ -11,11 +11,13 @@ instead of failing half-way with "database is locked" when a reader upgrades.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -39,8 +41,12 @@ def is_sqlite(url_or_engine: str | AsyncEngine) -> bool:
     return make_url(url_or_engine).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
-    """An async engine for ``url`` (``sqlite+aiosqlite`` or ``postgresql+asyncpg``)."""
+def create_engine(
+    url: str, *, echo: bool = False, pool_size: int = 10, idle_ping_s: float | None = None
+) -> AsyncEngine:
+    """An async engine for ``url`` (``sqlite+aiosqlite`` or ``postgresql+asyncpg``).
+    ``idle_ping_s``: on PostgreSQL, how long a pooled connection sits idle before it is
+    pinged on checkout (``ping_when_idle``; default ``IDLE_PING_S``)."""
     if is_sqlite(url):
         database = make_url(url).database
         # A file database gets the same pool as PostgreSQL: SQLAlchemy's default (5 + 10)
@@ -60,9 +66,45 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
         )
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    ping_when_idle(engine, idle_s=IDLE_PING_S if idle_ping_s is None else idle_ping_s)
+    return engine
+
+
+# A pooled PostgreSQL connection idle this long is pinged before use.
+IDLE_PING_S = 10.0
+_LAST_USED = "firma_last_used"
+
+
+def ping_when_idle(engine: AsyncEngine, *, idle_s: float = IDLE_PING_S) -> None:
+    """Ping a pooled connection on checkout only when it has been idle ``idle_s``.
+
+    ``pool_pre_ping`` pings on every checkout: a round trip per unit of work, a fifth
+    of a bot update's time on PostgreSQL (``bench/bot.py --no-pre-ping``). A server
+    restart or an idle timeout shows on connections that sat in the pool; those are
+    pinged and, if dead, replaced before the unit sees them (the pool retries the
+    checkout on ``DisconnectionError``). A connection in steady use is not pinged: if
+    the server dies under it, its next statement fails, SQLAlchemy invalidates the
+    whole pool at once, and that one unit of work rolls back with the error.
+    """
+    sync_engine = engine.sync_engine
+    dialect = sync_engine.dialect
+
+    @event.listens_for(sync_engine.pool, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy):
+        last = record.info.get(_LAST_USED)
+        if last is not None and time.monotonic() - last < idle_s:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            if dialect.is_disconnect(exc, dbapi_connection, None):
+                raise DisconnectionError(str(exc)) from exc
+            raise
+
+    @event.listens_for(sync_engine.pool, "checkin")
+    def _note_use(_dbapi_connection, record):
+        record.info[_LAST_USED] = time.monotonic()
 
 
 def one_hop_url(url: str) -> URL:
