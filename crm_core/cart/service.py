@@ -49,12 +49,14 @@ class CartItem:
 
 
 _QUANTITY = CartLine.__table__.c.quantity.type
+_TELEGRAM_ID = CartLine.__table__.c.telegram_id.type
 _AT = CartLine.__table__.c.updated_at.type
 
 
 @cache
 def _product_check(adding: bool):
-    """The product's ``active`` flag and, when adding, how many lines the cart has."""
+    """The product's ``active`` flag and, when adding, how many lines the cart has (why
+    ``_upsert`` wrote nothing)."""
     lines = (
         select(func.count())
         .where(CartLine.telegram_id == bindparam("telegram_id"))
@@ -66,23 +68,37 @@ def _product_check(adding: bool):
 
 
 @cache
-def _upsert(dialect_name: str):
-    """Add ``delta`` to a line, or make it with ``initial`` (``delta`` when positive)."""
+def _upsert(dialect_name: str, adding: bool):
+    """Add ``delta`` to a line, or make it with ``initial`` (``delta`` when positive),
+    only for an active product and, when adding, a cart with room for a line: the checks
+    are the INSERT's SELECT, so a tap is one statement (no row back: a check failed)."""
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     at = bindparam("at", type_=_AT)
-    stmt = dialect.insert(CartLine).values(
-        telegram_id=bindparam("telegram_id"),
-        product_id=bindparam("product_id"),
-        quantity=bindparam("initial", type_=_QUANTITY),
-        created_at=at,
-        updated_at=at,
+    source = select(
+        bindparam("telegram_id", type_=_TELEGRAM_ID),
+        Product.id,
+        bindparam("initial", type_=_QUANTITY),
+        at,
+        at,
+    ).where(Product.id == bindparam("product_id", type_=Integer), Product.active.is_(True))
+    if adding:
+        lines = (
+            select(func.count())
+            .where(CartLine.telegram_id == bindparam("telegram_id", type_=_TELEGRAM_ID))
+            .scalar_subquery()
+        )
+        source = source.where(lines < bindparam("max_lines", type_=Integer))
+    lines_table = CartLine.__table__  # a Core INSERT: the ORM's bulk path takes no SELECT
+    c = lines_table.c
+    stmt = dialect.insert(lines_table).from_select(
+        [c.telegram_id, c.product_id, c.quantity, c.created_at, c.updated_at], source
     )
     least = func.min if dialect_name == "sqlite" else func.least
-    new = CartLine.quantity + bindparam("delta", type_=_QUANTITY)
+    new = c.quantity + bindparam("delta", type_=_QUANTITY)
     return stmt.on_conflict_do_update(
-        index_elements=["telegram_id", "product_id"],
+        index_elements=[c.telegram_id, c.product_id],
         set_={"quantity": least(new, MAX_QUANTITY), "updated_at": at},
-    ).returning(CartLine.quantity)
+    ).returning(c.quantity)
 
 
 async def change_quantity(
@@ -90,18 +106,19 @@ async def change_quantity(
 ) -> Decimal:
     """Add ``delta`` (negative to take away) to a cart line; at 0 the line goes away.
 
-    Returns the new quantity. An unknown or inactive product is a NotFound."""
-    # One read for both checks: the product is on sale, and (when adding) the cart has
-    # room for another line.
+    Returns the new quantity. An unknown or inactive product is a NotFound; a new line
+    in a cart of ``MAX_LINES`` (or any addition to it) a ValidationFailed."""
     ids = {"telegram_id": telegram_id, "product_id": product_id}
-    found = (await session.execute(_product_check(delta > 0), ids)).first()
-    if found is None or not found[0]:
-        raise NotFound(f"Product {product_id} not found")
-    if found[1] >= MAX_LINES:
-        raise ValidationFailed(f"At most {MAX_LINES} lines in a cart", field="product_id")
     params = ids | {"initial": max(delta, Decimal(0)), "delta": delta, "at": now(session)}
-    stmt = _upsert(session.bind.dialect.name)
-    quantity = (await session.execute(stmt, params)).scalar_one()
+    if delta > 0:
+        params["max_lines"] = MAX_LINES
+    stmt = _upsert(session.bind.dialect.name, delta > 0)
+    quantity = (await session.execute(stmt, params)).scalar()
+    if quantity is None:  # a check failed: read which, for the answer
+        found = (await session.execute(_product_check(delta > 0), ids)).first()
+        if found is None or not found[0]:
+            raise NotFound(f"Product {product_id} not found")
+        raise ValidationFailed(f"At most {MAX_LINES} lines in a cart", field="product_id")
     if quantity <= 0:
         await session.execute(
             delete(CartLine).where(

@@ -128,7 +128,7 @@ async def test_cart_items_in_one_statement_with_prices(session):
     assert all(i.product.active for i in items)
 
 
-async def test_changing_a_cart_line_checks_the_product_and_room_in_two_statements(
+async def test_changing_a_cart_line_checks_the_product_and_room_in_one_statement(
     session, monkeypatch
 ):
     import pytest
@@ -140,7 +140,7 @@ async def test_changing_a_cart_line_checks_the_product_and_room_in_two_statement
     drill, bit, level = made["Аккумуляторная дрель"], made["Бур"], made["Уровень"]
     with Statements(session) as statements:
         assert await change_quantity(session, 42, drill.id, Decimal(2)) == Decimal(2)
-    assert statements.n == 2  # the checks, then the upsert
+    assert statements.n == 1  # the upsert, its SELECT checking product and room
     assert await change_quantity(session, 42, drill.id, Decimal(-2)) == Decimal(0)
     assert await cart_items(session, 42) == []
     await update_product(session, drill.id, active=False)
