@@ -35,9 +35,11 @@ run: $(STAMP) system-packages-run
 
 # Debian packages the project uses, installed with apt-get when missing (root, as on
 # these machines): the DejaVu font the invoice PDF embeds for Cyrillic, and chromium for
-# the browser tests (never a downloaded browser; without it those tests are skipped).
+# the browser tests (never a downloaded browser; without it those tests are skipped), and
+# postfix for its smtp-sink (the campaign bench's sink and a pipelining test; the mail
+# daemon itself is never started).
 APT_RUN := fonts-dejavu-core
-APT_TEST := fonts-dejavu-core chromium
+APT_TEST := fonts-dejavu-core chromium postfix
 
 define apt_install
 	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
