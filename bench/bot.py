@@ -8,9 +8,10 @@ load generator and the fake Telegram server share the parent. 1,000 distinct use
 each: /catalog, a group, a product card, "add", "+", /cart. Two runs per bot:
 closed loop (20 users in flight: the most it does) and open loop at 200 updates/s
 (p99 at that rate). PostgreSQL: database ``firma_h2_bench`` (``FIRMA_BENCH_DATABASE_URL``).
-Beside the rates, the bot process's CPU per update in the closed loop (``/proc``) and its
-ratio echo ÷ Firma: on a machine shared with other work the rates move with the
-neighbours, the CPU an update costs far less.
+Beside the rates, the closed loop's p50/p99 per step (printed before the table), the bot
+process's CPU per update in the closed loop (``/proc``) and its ratio echo ÷ Firma: on a
+machine shared with other work the rates move with the neighbours, the CPU an update
+costs far less.
 
 ``--profile [--users N]``: no HTTP server, no load: the same scripts fed one update at
 a time to the bot in this process (the webhook's ``feed``), under cProfile; prints the
@@ -146,8 +147,11 @@ async def post(http: aiohttp.ClientSession, url: str, update: dict, latencies: l
     latencies.append(time.perf_counter() - start)
 
 
-async def closed_loop(url: str, scripts: list[list[dict]]) -> tuple[float, list[float]]:
-    """IN_FLIGHT users at a time, each user's updates in order (as Telegram sends them)."""
+async def closed_loop(
+    url: str, scripts: list[list[dict]], by_step: list[list[float]] | None = None
+) -> tuple[float, list[float]]:
+    """IN_FLIGHT users at a time, each user's updates in order (as Telegram sends them).
+    ``by_step`` gets each step's latencies (the steps of ``STEPS``)."""
     latencies: list[float] = []
     queue: asyncio.Queue = asyncio.Queue()
     for s in scripts:
@@ -155,8 +159,10 @@ async def closed_loop(url: str, scripts: list[list[dict]]) -> tuple[float, list[
 
     async def worker(http) -> None:
         while not queue.empty():
-            for update in queue.get_nowait():
+            for step, update in enumerate(queue.get_nowait()):
                 await post(http, url, update, latencies)
+                if by_step is not None:
+                    by_step[step].append(latencies[-1])
 
     connector = aiohttp.TCPConnector(limit=IN_FLIGHT * 2)
     async with aiohttp.ClientSession(connector=connector) as http:
@@ -212,12 +218,18 @@ async def run_backend(backend: str, port: int) -> list[list[object]]:
             await wait_up(url)
             scripts = [script(fake, n, groups, products) for n in range(USERS)]
             cpu_start = cpu_seconds(child.pid)
-            rate, lat = await closed_loop(url, scripts)
+            by_step: list[list[float]] = [[] for _ in STEPS]
+            rate, lat = await closed_loop(url, scripts, by_step)
             cpu = (cpu_seconds(child.pid) - cpu_start) / len(lat)
             paced = [u for n in range(USERS) for u in script(fake, USERS + n, groups, products)]
             _, paced_lat = await open_loop(url, paced[: RATE * RATE_SECONDS])
             results[mode] = rate
             cpus[mode] = cpu
+            steps = ", ".join(
+                f"{name} {p50(t) * 1000:.0f}/{p99(t) * 1000:.0f}"
+                for name, t in zip(STEPS, by_step, strict=True)
+            )
+            print(f"{backend} {mode}, closed loop p50/p99 ms by step: {steps}", flush=True)
             rows.append(
                 [
                     backend,
