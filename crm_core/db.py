@@ -33,6 +33,12 @@ SQLITE_BUSY_TIMEOUT_S = 30
 # do not queue behind writers for the write lock. ``READ_ONLY = {READ_ONLY_OPTION: True}``
 READ_ONLY_OPTION = "firma_read_only"
 READ_ONLY = {READ_ONLY_OPTION: True}
+# Execution option for SQLite units made of small indexed statements (the Telegram bot's):
+# their statements and commit run on the event loop instead of the connection's thread
+# (``crm_core.sqlite_driver``: a lock is never waited for on the loop, nor a checkpoint
+# run there). ``INLINE = {INLINE_OPTION: True}``
+INLINE_OPTION = "firma_inline"
+INLINE = {INLINE_OPTION: True}
 
 
 def is_sqlite(url_or_engine: str | AsyncEngine) -> bool:
@@ -132,7 +138,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # pysqlite's own transaction handling is off (isolation_level=None); we
         # take the write lock up front so concurrent writers wait, never deadlock.
         # A connection marked read-only (READ_ONLY) reads beside the writers (WAL).
-        if conn.get_execution_options().get(READ_ONLY_OPTION):
+        options = conn.get_execution_options()
+        driver = conn.connection.dbapi_connection
+        if isinstance(driver, sqlite_driver.OneHopConnection):
+            driver.inline = bool(options.get(INLINE_OPTION))
+        if options.get(READ_ONLY_OPTION):
             conn.exec_driver_sql("BEGIN DEFERRED")
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -62,3 +62,34 @@ async def test_a_burst_of_writers_all_count_and_failures_give_the_turn_back(
     await asyncio.wait_for(telegram.feed(users[1].taps(f"ca:{drill}:1:p")), timeout=20)
     async with uow() as s:
         assert [i.quantity for i in await cart_items(s, users[1].id)] == [Decimal(2)]
+
+
+async def test_on_sqlite_a_writer_meeting_anothers_lock_waits_off_the_loop(
+    telegram, fake_tg, ivan, shop, uow, engine
+):
+    """The bot's units run on the event loop (``crm_core.db.INLINE``); one that finds
+    the database locked by another connection (the office, a worker process) waits for
+    it on the connection's thread: the loop keeps serving, and the tap lands after."""
+    if engine.dialect.name != "sqlite":
+        return  # PostgreSQL has no such lock; the path is SQLite's
+    drill = shop["drill"]
+    import sqlite3
+
+    holder = sqlite3.connect(engine.url.database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, as a long import would hold it
+    try:
+        tap = asyncio.create_task(telegram.feed(ivan.taps(f"ca:{drill}:1:p")))
+        ticks = 0
+        for _ in range(20):  # the loop runs while the tap waits for the lock
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 20 and not tap.done()
+        browsing = telegram.feed(ivan.says("/catalog"))  # a reader does not wait at all
+        await asyncio.wait_for(browsing, timeout=5)
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    await asyncio.wait_for(tap, timeout=20)
+    async with uow() as s:
+        assert [i.quantity for i in await cart_items(s, ivan.id)] == [Decimal(1)]
+    assert not _middleware(telegram).write_turns.locked()

@@ -166,3 +166,51 @@ async def test_concurrent_units_on_one_file_all_land(lite):
     await asyncio.gather(*(write(i) for i in range(50)))
     async with lite.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM t")) == 50
+
+
+async def test_inline_units_cost_no_thread_call_and_leave_checkpoints_to_the_thread(lite):
+    """Units marked INLINE run statements and commits on the loop, with the WAL's
+    auto-checkpoint off; one commit in THREAD_COMMIT_EVERY goes to the thread with it on
+    (there the WAL is written back), so the WAL stays bounded."""
+    from crm_core import sqlite_driver
+    from crm_core.db import INLINE
+
+    async with lite.connect() as conn:
+        with counted_hops(conn) as hops:
+            for i in range(sqlite_driver.THREAD_COMMIT_EVERY * 2):
+                conn = await conn.execution_options(**INLINE)
+                async with conn.begin():
+                    await conn.execute(text("INSERT INTO t (name) VALUES (:n)"), {"n": f"i{i}"})
+            assert await conn.scalar(text("PRAGMA wal_autocheckpoint")) == 1000
+    assert hops.puts == 2  # two commits on the thread; nothing else left the loop
+    async with lite.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM t")) == 128
+
+
+async def test_an_inline_unit_meeting_a_lock_waits_for_it_on_the_thread(tmp_path):
+    path = tmp_path / "inline-locked.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    async with engine.begin() as conn:
+        await conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+    from crm_core.db import INLINE
+
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+
+    async def write() -> None:
+        async with engine.connect() as c:
+            c = await c.execution_options(**INLINE)
+            async with c.begin():
+                await c.execute(text("INSERT INTO t (name) VALUES ('waited')"))
+
+    task = asyncio.create_task(write())
+    for _ in range(10):  # the loop is free while the unit waits for the lock
+        await asyncio.sleep(0.01)
+    assert not task.done()
+    holder.execute("COMMIT")
+    holder.close()
+    await asyncio.wait_for(task, timeout=10)
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT name FROM t"))).scalars().all() == ["waited"]
+        assert await conn.scalar(text("PRAGMA busy_timeout")) == 30_000  # put back
+    await engine.dispose()
