@@ -53,16 +53,20 @@ _TELEGRAM_ID = CartLine.__table__.c.telegram_id.type
 _AT = CartLine.__table__.c.updated_at.type
 
 
+def _lines_in_cart():
+    """How many lines the bound ``telegram_id``'s cart has (a scalar sub-query)."""
+    return (
+        select(func.count())
+        .where(CartLine.telegram_id == bindparam("telegram_id", type_=_TELEGRAM_ID))
+        .scalar_subquery()
+    )
+
+
 @cache
 def _product_check(adding: bool):
     """The product's ``active`` flag and, when adding, how many lines the cart has (why
     ``_upsert`` wrote nothing)."""
-    lines = (
-        select(func.count())
-        .where(CartLine.telegram_id == bindparam("telegram_id"))
-        .scalar_subquery()
-    )
-    return select(Product.active, lines if adding else literal(0)).where(
+    return select(Product.active, _lines_in_cart() if adding else literal(0)).where(
         Product.id == bindparam("product_id", type_=Integer)
     )
 
@@ -82,12 +86,7 @@ def _upsert(dialect_name: str, adding: bool):
         at,
     ).where(Product.id == bindparam("product_id", type_=Integer), Product.active.is_(True))
     if adding:
-        lines = (
-            select(func.count())
-            .where(CartLine.telegram_id == bindparam("telegram_id", type_=_TELEGRAM_ID))
-            .scalar_subquery()
-        )
-        source = source.where(lines < bindparam("max_lines", type_=Integer))
+        source = source.where(_lines_in_cart() < bindparam("max_lines", type_=Integer))
     lines_table = CartLine.__table__  # a Core INSERT: the ORM's bulk path takes no SELECT
     c = lines_table.c
     stmt = dialect.insert(lines_table).from_select(

@@ -4,7 +4,10 @@ none waits on another's talk with Telegram, and a failed one gives its turn back
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from decimal import Decimal
+
+import pytest
 
 from bot.middlewares import CustomerContextMiddleware
 from crm_core.cart.service import cart_items
@@ -71,10 +74,8 @@ async def test_on_sqlite_a_writer_meeting_anothers_lock_waits_off_the_loop(
     the database locked by another connection (the office, a worker process) waits for
     it on the connection's thread: the loop keeps serving, and the tap lands after."""
     if engine.dialect.name != "sqlite":
-        return  # PostgreSQL has no such lock; the path is SQLite's
+        pytest.skip("SQLite's file lock and its waiting off the loop; PostgreSQL has neither")
     drill = shop["drill"]
-    import sqlite3
-
     holder = sqlite3.connect(engine.url.database, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # the write lock, as a long import would hold it
     try:
