@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_ca_file: str | None = None
     mail_from: str = "Firma <noreply@localhost>"
     sms_provider: str = "log"
     sms_api_url: str | None = None
@@ -77,6 +78,20 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _readable_ca_file(cls, value: str | None) -> str | None:
+        """A bundle that cannot be read fails at start, not at the first campaign."""
+        if value is None:
+            return None
+        import ssl
+
+        try:
+            ssl.create_default_context(cafile=value)
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"cannot read certificates from {value!r}: {exc}") from exc
         return value
 
     @property
@@ -148,6 +163,7 @@ class Settings(BaseSettings):
                 username=self.smtp_username,
                 password=self.smtp_password,
                 security=self.smtp_security,
+                ca_file=self.smtp_ca_file,
             )
         dkim = None
         if self.dkim_selector and self.dkim_domain and self.dkim_private_key_path:

@@ -13,6 +13,9 @@ class SmtpConfig:
     username: str | None = None
     password: str | None = None
     security: Literal["none", "starttls", "tls"] = "none"
+    # PEM bundle of the authorities to trust for the server's certificate (a relay
+    # with a private CA); None: the system's store. Certificates are always verified.
+    ca_file: str | None = None
     timeout: float = 30.0
     pool_size: int = 2  # connections kept open and reused for many messages
 

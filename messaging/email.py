@@ -11,6 +11,8 @@ import asyncio
 import collections
 import contextlib
 import logging
+import ssl
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -151,6 +153,11 @@ class SmtpTransport:
         self._jobs: collections.deque[_Job] = collections.deque()
         self._lanes: set[asyncio.Task] = set()
         self._resting: list[asyncio.Future[None]] = []  # lanes waiting for a message
+        self._clients: set[aiosmtplib.SMTP] = set()  # the lanes' connections
+        self._connecting = 0  # lanes opening a connection
+        self._refused_at = -GROW_PAUSE  # when a new connection last failed
+        # Verified always: against FIRMA_SMTP_CA_FILE's authorities, else the system's.
+        self._tls = ssl.create_default_context(cafile=self.smtp.ca_file)
 
     async def _connect(self) -> aiosmtplib.SMTP:
         smtp = self.smtp
@@ -160,6 +167,7 @@ class SmtpTransport:
             timeout=smtp.timeout,
             use_tls=smtp.security == "tls",
             start_tls=smtp.security == "starttls",
+            tls_context=self._tls if smtp.security != "none" else None,
         )
         await client.connect()
         if client.is_ehlo_or_helo_needed:
@@ -182,6 +190,8 @@ class SmtpTransport:
             self._jobs.append(job)
             self._call_lane()
             answer = await job.answer
+        except _Unavailable as exc:
+            return exc.result(message_id)
         except aiosmtplib.SMTPRecipientRefused as exc:
             # Refused at RCPT for good: the address is bad, not just this message.
             bad = exc.code >= 500
@@ -209,7 +219,10 @@ class SmtpTransport:
             if not waker.done():
                 waker.set_result(None)
                 return
-        if len(self._lanes) < self.smtp.pool_size:
+        growing = time.monotonic() - self._refused_at >= GROW_PAUSE or not (
+            self._live() or self._connecting
+        )
+        if len(self._lanes) < self.smtp.pool_size and growing:
             lane = asyncio.get_running_loop().create_task(self._lane())
             self._lanes.add(lane)
             lane.add_done_callback(self._lanes.discard)
@@ -241,12 +254,27 @@ class SmtpTransport:
             while True:
                 job = await self._wait_for_job()
                 if client is None or not client.is_connected:
+                    if client is not None:
+                        self._clients.discard(client)
+                    self._connecting += 1
                     try:
                         client = await self._connect()
                     except (aiosmtplib.SMTPException, OSError) as exc:
-                        _settle(job, exc)
                         client = None
+                        self._refused_at = time.monotonic()
+                        if self._live() or self._connecting > 1:
+                            # The server takes fewer connections than the pool has
+                            # (421 to the extra one): the others carry the message,
+                            # and the pool does not grow again for a while.
+                            self._jobs.appendleft(job)  # it never left: no attempt spent
+                            self._call_lane()
+                            job = None
+                            return
+                        _settle(job, _Unavailable(exc))
                         continue
+                    finally:
+                        self._connecting -= 1
+                    self._clients.add(client)
                 try:
                     if client.supports_extension("pipelining") and _Pipeline.usable(client):
                         await self._pipelined(client, job)
@@ -264,6 +292,8 @@ class SmtpTransport:
         finally:
             if job is not None:
                 _settle(job, aiosmtplib.SMTPServerDisconnected("the transport was closed"))
+            if client is not None:
+                self._clients.discard(client)
             if client is not None and client.is_connected:
                 try:
                     await client.quit()
@@ -377,6 +407,10 @@ class SmtpTransport:
                     _settle(left, exc)
             raise
 
+    def _live(self) -> bool:
+        """Whether some lane holds an open connection."""
+        return any(client.is_connected for client in self._clients)
+
     def _again(self, job: _Job, exc: Exception | None = None) -> None:
         """A message whose content never left goes first in the queue once more (its
         connection broke or closed before it); the second time, it fails with ``exc``."""
@@ -395,6 +429,60 @@ class SmtpTransport:
         await asyncio.gather(*lanes, return_exceptions=True)
         while self._jobs:
             _settle(self._jobs.popleft(), aiosmtplib.SMTPServerDisconnected("transport closed"))
+
+
+GROW_PAUSE = 5.0  # seconds the pool stays smaller after a new connection failed
+
+
+class _Unavailable(Exception):
+    """The message never left: connecting, the greeting, TLS or the login failed.
+
+    What needs a person (a refused login, a certificate that does not verify, a
+    server without the STARTTLS it was set up for, a 5xx greeting) is *fatal*: the
+    campaign pauses with the reason and the row waits. What may pass by itself (no
+    answer, a refused or dropped connection, a 4xx greeting such as "421 too many
+    connections") is an *outage*: the row waits, its attempt given back."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+    @property
+    def fatal(self) -> bool:
+        cause = self.cause
+        if _certificate_error(cause):
+            return True
+        if isinstance(cause, aiosmtplib.SMTPResponseException):
+            return cause.code >= 500  # 535 a refused login; 454 a login to try again
+        network = (
+            aiosmtplib.SMTPConnectError,
+            aiosmtplib.SMTPTimeoutError,
+            aiosmtplib.SMTPServerDisconnected,
+            OSError,
+        )
+        return not isinstance(cause, network)  # e.g. "STARTTLS extension not supported"
+
+    def result(self, message_id: str) -> SendResult:
+        cause = self.cause
+        if isinstance(cause, aiosmtplib.SMTPResponseException):
+            detail = f"SMTP server: {cause.code} {cause.message}"
+        elif _certificate_error(cause):
+            detail = f"SMTP server's certificate: {_certificate_error(cause)}"
+        else:
+            detail = f"SMTP server unavailable: {cause}"
+        if self.fatal:
+            return SendResult(False, message_id, detail[:2000], permanent=True, fatal=True)
+        return SendResult(False, message_id, detail[:2000], outage=True)
+
+
+def _certificate_error(exc: BaseException | None) -> str | None:
+    """Why the server's certificate was refused, found along the exception's causes."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return exc.verify_message or str(exc)
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
 
 
 def _settle(job: _Job, exc: BaseException | None = None, *, answer: str = "") -> None:

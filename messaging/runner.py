@@ -70,6 +70,10 @@ STATE_CHECK = 0.25  # seconds between re-reads of the campaign's state while sen
 GROUP_WAIT = 0.005  # seconds a result waits for others to share its commit
 PASS_SECONDS = 5.0  # one campaign's turn in a pass, then the others get theirs
 DEFER_STEP = 5_000  # rows a claim may put back at once for quiet hours
+# A campaign whose server or gateway cannot be reached rests this long, doubling up
+# to OUTAGE_MAX while the outage lasts, then tries again; its rows keep their attempts.
+OUTAGE_REST = 5.0
+OUTAGE_MAX = 300.0
 
 __all__ = ["CampaignRunner", "campaign_message_id", "create_campaign_runner"]
 
@@ -186,6 +190,8 @@ class CampaignRunner:
         self.slots = slots or LocalSlots(monotonic=self.timer.monotonic, sleep=self.timer.sleep)
         # Campaigns this worker just paused (auto-pause): its senders stop at once.
         self._halted: set[int] = set()
+        # Campaigns resting after an outage: until when (monotonic) and the rest's length.
+        self._resting: dict[int, tuple[float, float]] = {}
         self._record_lock = asyncio.Lock()
         self._pending: list[tuple[Any, SendResult, int, asyncio.Future]] = []
 
@@ -237,11 +243,26 @@ class CampaignRunner:
         handled = 0
         served = [cid for cid, channel in sending if self.senders.serves(channel)]
         for campaign_id, _channel in sending:
-            if campaign_id not in served:
+            if campaign_id not in served or self._rests(campaign_id):
                 continue
             handled += await self._send_batch(campaign_id)
         await self._finish_drained(served)
         return handled
+
+    def _rests(self, campaign_id: int) -> bool:
+        rest = self._resting.get(campaign_id)
+        return rest is not None and self.timer.monotonic() < rest[0]
+
+    def _outage(self, campaign_id: int, detail: str) -> None:
+        """The campaign's senders stop and it rests: the service is down for every
+        recipient, so each row tried meanwhile would only cost a connection attempt."""
+        self._halted.add(campaign_id)
+        previous, at = self._resting.get(campaign_id), self.timer.monotonic()
+        if previous is not None and at < previous[0]:
+            return  # a send of the same burst: the rest has begun already
+        length = min(previous[1] * 2, OUTAGE_MAX) if previous else OUTAGE_REST
+        self._resting[campaign_id] = (at + length, length)
+        log.warning("campaign %s rests %.0f s: %s", campaign_id, length, detail)
 
     def _rate(self, campaign: Campaign) -> float:
         rate = float(campaign.rate_per_second)
@@ -478,6 +499,8 @@ class CampaignRunner:
         async with self._uow() as session:
             at = now(session)
             values, failures, fatal, bad, blocked = [], {}, {}, [], []
+            outages: dict[int, str] = {}
+            reached: set[int] = set()
             for row, result, campaign_id, _fut in group:
                 entry = {
                     "b_id": row.id,
@@ -490,6 +513,10 @@ class CampaignRunner:
                 }
                 if result.ok:
                     entry["b_sent_at"] = at
+                    reached.add(campaign_id)
+                elif result.outage:  # nobody's fault: the row waits for the service
+                    entry.update(b_status=D.PENDING.value, b_attempts=row.attempts - 1)
+                    outages[campaign_id] = result.detail
                 elif result.fatal:  # not this recipient's fault: the row waits
                     entry.update(b_status=D.PENDING.value, b_attempts=row.attempts - 1)
                     fatal[campaign_id] = result.detail
@@ -529,6 +556,10 @@ class CampaignRunner:
                 await self._count_failures(session, campaign_id, n)
             for campaign_id, detail in fatal.items():
                 await self._pause(session, campaign_id, detail)
+        for campaign_id in reached - outages.keys():
+            self._resting.pop(campaign_id, None)
+        for campaign_id, detail in outages.items():
+            self._outage(campaign_id, detail)
 
     async def _suppress(self, session, channel: Channel, address: str, detail: str) -> None:
         dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite

@@ -108,7 +108,9 @@ class SmsRuProvider:
         try:
             response = await self.http.post(self.url, data=form)
         except httpx.HTTPError as exc:
-            return SendResult(False, "", f"gateway unreachable: {exc}")
+            return SendResult(False, "", f"gateway unreachable: {exc!r}", outage=True)
+        if response.status_code >= 500 or response.status_code == 429:
+            return SendResult(False, "", f"gateway HTTP {response.status_code}", outage=True)
         if response.status_code != 200:
             return SendResult(False, "", f"gateway HTTP {response.status_code}")
         try:

@@ -21,6 +21,7 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
+    TelegramUnauthorizedError,
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -65,8 +66,10 @@ class TelegramSender:
         except TelegramBadRequest as exc:
             bad = "chat not found" in exc.message.lower()
             return SendResult(False, "", f"400 {exc.message}", permanent=True, bad_address=bad)
+        except TelegramUnauthorizedError as exc:  # the token was revoked: a person's job
+            return SendResult(False, "", f"401 {exc.message}", permanent=True, fatal=True)
         except (TelegramNetworkError, TelegramServerError) as exc:
-            return SendResult(False, "", f"telegram: {exc}")
+            return SendResult(False, "", f"telegram: {exc}", outage=True)
         return SendResult(True, str(message.message_id), "sent")
 
     async def close(self) -> None:

@@ -7,7 +7,11 @@ arrived (which commands came in one read), and answers by the recipient's addres
   connection once the message has come, without answering it;
 - ``mail_replies``: the next MAIL commands' answers (e.g. "451 …", "550 …", "421 …");
 - ``data_despite_refusal``: DATA gets 354 even with no recipient accepted (a server
-  RFC 2920 warns of: the client must then end the empty message with a lone ".").
+  RFC 2920 warns of: the client must then end the empty message with a lone ".");
+- ``tls``: TLS from the first byte (port 465's way); ``starttls``: STARTTLS advertised
+  and required before MAIL (530 without it); each delivery records whether its
+  connection was encrypted;
+- ``max_connections``: a connection beyond it is greeted "421 Too many connections".
 
 Answers go out as the commands are read: in one write per read (``coalesce``, as
 postfix's smtp-sink does), or one write each a few milliseconds apart, so that a
@@ -19,10 +23,12 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import ssl
 from collections import deque
 from dataclasses import dataclass, field
 
 _CLOSE = object()
+_STARTTLS = object()
 
 
 @dataclass
@@ -36,6 +42,7 @@ class Delivered:
     sender: str
     recipients: list[str]
     raw: bytes
+    secure: bool = False
 
     @property
     def message(self) -> email.message.EmailMessage:
@@ -51,16 +58,28 @@ class _Connection(asyncio.Protocol):
         self.mail_ok = False
         self.replies: asyncio.Queue = asyncio.Queue()
         self.writer: asyncio.Task | None = None
+        self.secure = server.tls is not None
+        self.upgrading = False
+        self.counted = False  # among the server's open connections
 
     def connection_made(self, transport) -> None:
         self.transport = transport
-        self.server.connections += 1
+        server = self.server
+        server.connections += 1
         self.writer = asyncio.get_running_loop().create_task(self._write())
+        if server.max_connections is not None and server.open >= server.max_connections:
+            self.replies.put_nowait([b"421 4.7.0 Too many connections\r\n", _CLOSE])
+            return
+        server.open += 1
+        self.counted = True
         self.replies.put_nowait([b"220 test.example ESMTP\r\n"])
 
     def connection_lost(self, exc) -> None:
         if self.writer is not None:
             self.writer.cancel()
+        if self.counted:
+            self.server.open -= 1
+            self.counted = False
 
     async def _write(self) -> None:
         while True:
@@ -69,11 +88,23 @@ class _Connection(asyncio.Protocol):
                 if reply is _CLOSE:
                     self.transport.close()
                     return
+                if reply is _STARTTLS:  # "220 Ready" is out: the handshake follows
+                    # start_tls hands the socket to TLS before its first await: what
+                    # comes next (EHLO again) is decrypted, maybe before it returns.
+                    self.secure, self.upgrading = True, False
+                    loop = asyncio.get_running_loop()
+                    self.transport = await loop.start_tls(
+                        self.transport, self, self.server.starttls, server_side=True
+                    )
+                    continue
                 if not self.server.coalesce and i:
                     await asyncio.sleep(0.003)  # each answer its own segment
                 self.transport.write(reply)
 
     def data_received(self, data: bytes) -> None:
+        if self.upgrading:  # nothing may come before the handshake
+            self.transport.close()
+            return
         self.server.reads.append(data)
         self.buffer += data
         out: list = []
@@ -94,6 +125,10 @@ class _Connection(asyncio.Protocol):
                 out.extend(self._command(verb, line))
             if out[-1] is _CLOSE:
                 break
+            if out[-1] is _STARTTLS:
+                self.upgrading = True
+                self.buffer = b""
+                break
         self.server.commands_by_read.append(kinds)
         if out:
             self.replies.put_nowait(out)
@@ -105,6 +140,8 @@ class _Connection(asyncio.Protocol):
             extensions = ["SIZE 10240000", "8BITMIME"]
             if server.pipelining:
                 extensions.append("PIPELINING")
+            if server.starttls is not None and not self.secure:
+                extensions.append("STARTTLS")
             lines = ["test.example", *extensions]
             return [
                 "".join(
@@ -120,6 +157,11 @@ class _Connection(asyncio.Protocol):
             return [b"250 Reset\r\n"]
         if verb == "QUIT":
             return [b"221 Bye\r\n", _CLOSE]
+        if verb == "STARTTLS" and server.starttls is not None and not self.secure:
+            self.envelope, self.mail_ok = Envelope(), False
+            return [b"220 2.0.0 Ready to start TLS\r\n", _STARTTLS]
+        if verb == "MAIL" and server.starttls is not None and not self.secure:
+            return [b"530 5.7.0 Must issue a STARTTLS command first\r\n"]
         if verb == "MAIL":
             if self.mail_ok:
                 return [b"503 5.5.1 Nested MAIL command\r\n"]
@@ -165,7 +207,9 @@ class _Connection(asyncio.Protocol):
         if first.startswith("later@"):
             return b"451 4.3.0 Temporary failure, try again\r\n"
         raw = b"\r\n".join(body) + b"\r\n"
-        self.server.delivered.append(Delivered(envelope.sender, envelope.recipients, raw))
+        self.server.delivered.append(
+            Delivered(envelope.sender, envelope.recipients, raw, secure=self.secure)
+        )
         return b"250 2.0.0 Queued\r\n"
 
 
@@ -184,13 +228,19 @@ class SmtpServer:
     delivered: list[Delivered] = field(default_factory=list)
     reads: list[bytes] = field(default_factory=list)
     commands_by_read: list[list[str]] = field(default_factory=list)
+    tls: ssl.SSLContext | None = None
+    starttls: ssl.SSLContext | None = None
+    max_connections: int | None = None
     connections: int = 0
+    open: int = 0
     resets: int = 0
     port: int = 0
 
-    async def start(self) -> SmtpServer:
+    async def start(self, port: int = 0) -> SmtpServer:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _Connection(self), "127.0.0.1", 0)
+        self._server = await loop.create_server(
+            lambda: _Connection(self), "127.0.0.1", port, ssl=self.tls
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 

@@ -65,7 +65,7 @@ async def test_smsru_answers_become_results(sms_gateway, sms_config) -> None:
     assert ok.ok and ok.message_id and sms_gateway.sent[0]["to"] == "79161234567"
     assert not invalid.ok and invalid.permanent and invalid.bad_address and "202" in invalid.detail
     assert not barred.ok and barred.bad_address and "207" in barred.detail
-    assert not down.ok and not down.permanent and "503" in down.detail
+    assert not down.ok and not down.permanent and down.outage and "503" in down.detail
     assert not broke.ok and broke.fatal and "201" in broke.detail
     assert not wrong_key.ok and wrong_key.fatal and "200" in wrong_key.detail
     assert len(sms_gateway.sent) == 1
@@ -75,7 +75,7 @@ async def test_gateway_unreachable_is_transient() -> None:
     provider = SmsRuProvider(SmsConfig(provider="smsru", api_url="http://127.0.0.1:1", api_key="k"))
     result = await provider.send("+79161234567", "x")
     await provider.close()
-    assert not result.ok and not result.permanent and not result.fatal
+    assert not result.ok and not result.permanent and not result.fatal and result.outage
 
 
 def test_provider_choice() -> None:
