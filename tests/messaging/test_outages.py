@@ -111,7 +111,8 @@ async def test_smtp_server_down_then_back_every_row_goes_once(uow, sessions, clo
         await _drain(runner)
     finally:
         await transport.close()
-        await server.stop()
+        if server.port:  # started
+            await server.stop()
     async with uow() as s:
         campaign = await get_campaign(s, campaign_id)
         counts = (await delivery_counts(s, [campaign_id]))[campaign_id]
