@@ -31,7 +31,8 @@ class DkimConfig:
 
 @dataclass(frozen=True)
 class SmsConfig:
-    # ``log`` (development: nothing leaves), ``smsru`` (SMS.ru JSON API).
+    # ``log`` (development: nothing leaves), ``smsru`` (SMS.ru JSON API), ``smsc``
+    # (SMSC.ru HTTP API).
     provider: str = "log"
     api_url: str | None = None  # default: the provider's own URL
     api_key: str | None = None

@@ -5,6 +5,11 @@
   ``msg``, ``json=1``). Its JSON answer has a request-level ``status``/``status_code``
   (100 = accepted; 200/300/301 bad key, 201 no money, 220 service down) and one entry
   per number under ``sms`` (100 with ``sms_id``, or an error code and ``status_text``).
+- ``smsc``: SMSC.ru's HTTP API (``POST {api}/sys/send.php`` with ``apikey`` or
+  ``login``/``psw``, ``phones``, ``mes``, ``fmt=3``, ``charset=utf-8``). Its JSON answer
+  is ``{"id", "cnt"}`` when accepted, else ``{"error", "error_code"}``: 2 bad login or
+  key, 3 no money, 6 text or sender forbidden, 7/8 a number it cannot reach, 4 the IP
+  blocked for a while, 9 the same request again within a minute.
 
 Each answer becomes a ``SendResult``: an invalid or barred number is a permanent
 failure that marks the number bad; no money or a wrong key is *fatal* (the campaign
@@ -145,6 +150,71 @@ class SmsRuProvider:
         await self.http.aclose()
 
 
+# SMSC.ru answer codes (https://smsc.ru/api/http/send/sms/sms_answer/).
+SMSC_FATAL = {2, 3, 6}  # wrong login or key / IP not allowed, no money, text or sender forbidden
+SMSC_BAD_NUMBER = {7, 8}  # a malformed number, a number the message cannot reach
+SMSC_OUTAGE = {4}  # the IP is blocked for a while after too many errors
+SMSC_TRANSIENT = {9}  # the same request again within a minute, or too many at once
+
+
+class SmscProvider:
+    """SMSC.ru (SMS-Центр) over HTTPS: ``POST /sys/send.php`` with ``fmt=3`` (JSON).
+
+    ``FIRMA_SMS_API_KEY`` is the account's API key (``apikey``), or ``login:password``
+    for an account without one."""
+
+    DEFAULT_URL = "https://smsc.ru"
+
+    def __init__(self, config: SmsConfig) -> None:
+        if not config.api_key:
+            raise ValueError("FIRMA_SMS_API_KEY is needed for the smsc provider")
+        login, colon, password = config.api_key.partition(":")
+        self.credentials = {"login": login, "psw": password} if colon else {"apikey": login}
+        self.config = config
+        self.url = (config.api_url or self.DEFAULT_URL).rstrip("/") + "/sys/send.php"
+        self.http = httpx.AsyncClient(timeout=config.timeout)
+
+    async def send(self, phone: str, text: str) -> SendResult:
+        form = {**self.credentials, "phones": phone, "mes": text, "fmt": "3", "charset": "utf-8"}
+        if self.config.sender:
+            form["sender"] = self.config.sender
+        try:
+            response = await self.http.post(self.url, data=form)
+        except httpx.HTTPError as exc:
+            return SendResult(False, "", f"gateway unreachable: {exc!r}", outage=True)
+        if response.status_code >= 500 or response.status_code == 429:
+            return SendResult(False, "", f"gateway HTTP {response.status_code}", outage=True)
+        if response.status_code != 200:
+            return SendResult(False, "", f"gateway HTTP {response.status_code}")
+        try:
+            answer = response.json()
+        except ValueError:
+            return SendResult(False, "", f"gateway answer is not JSON: {response.text[:200]}")
+        if not isinstance(answer, dict):
+            return SendResult(False, "", f"gateway answer is not an object: {response.text[:200]}")
+        return self._result(answer)
+
+    @staticmethod
+    def _result(answer: dict) -> SendResult:
+        code = _int(answer.get("error_code"))
+        if code is None and answer.get("id") is not None and "error" not in answer:
+            parts = answer.get("cnt", "?")
+            return SendResult(True, str(answer["id"]), f"accepted, {parts} part(s)")
+        detail = f"SMSC {code}: {answer.get('error') or ''}".strip()
+        if code in SMSC_BAD_NUMBER:
+            return SendResult(False, "", detail, permanent=True, bad_address=True)
+        if code in SMSC_FATAL:
+            return SendResult(False, "", detail, permanent=True, fatal=True)
+        if code in SMSC_OUTAGE:
+            return SendResult(False, "", detail, outage=True)
+        if code in SMSC_TRANSIENT or code is None:
+            return SendResult(False, "", detail if code else f"SMSC: no answer ({answer!r:.200})")
+        return SendResult(False, "", detail, permanent=True)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
 def _int(value) -> int | None:
     try:
         return int(value)
@@ -152,13 +222,13 @@ def _int(value) -> int | None:
         return None
 
 
-PROVIDERS = {"log": LogSmsProvider, "smsru": SmsRuProvider}
+PROVIDERS = {"log": LogSmsProvider, "smsru": SmsRuProvider, "smsc": SmscProvider}
 
 
 def create_sms_provider(config: SmsConfig) -> SmsProvider:
-    """The provider FIRMA_SMS_PROVIDER names (``log`` or ``smsru``)."""
+    """The provider FIRMA_SMS_PROVIDER names (``log``, ``smsru`` or ``smsc``)."""
     if config.provider == "log":
         return LogSmsProvider()
-    if config.provider == "smsru":
-        return SmsRuProvider(config)
+    if config.provider in PROVIDERS:
+        return PROVIDERS[config.provider](config)
     raise ValueError(f"unknown SMS provider {config.provider!r} (known: {', '.join(PROVIDERS)})")

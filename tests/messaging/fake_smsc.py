@@ -1,0 +1,99 @@
+"""A fake SMSC.ru on 127.0.0.1 speaking its HTTP API as documented
+(https://smsc.ru/api/http/send/sms/): ``POST /sys/send.php`` with ``apikey`` or
+``login``/``psw``, ``phones``, ``mes``, ``fmt=3`` (JSON answers) and ``charset``.
+
+Answers: ``{"id": N, "cnt": parts}`` when accepted, else ``{"error", "error_code"}`` —
+2 wrong credentials, 3 not enough money (with the message's ``id``), 6 a sender name
+not approved, 7 a malformed number, 8 a number the message cannot reach, 9 the same
+request (phones and text) again within a minute; and HTTP 503 from a service that is
+down. Time is the caller's clock (``now``), so "within a minute" follows injected time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from messaging.sms import count_segments
+
+
+@dataclass
+class FakeSmsc:
+    apikey: str = "SMSC-TEST-KEY"
+    login: str = "firma"
+    password: str = "s3cret"
+    senders: set[str] = field(default_factory=lambda: {"Firma"})
+    balance: float = 1000.0
+    price: float = 3.0  # per SMS part
+    unreachable: set[str] = field(default_factory=set)  # → 8
+    down: int = 0  # answer the next N requests with HTTP 503
+    now: Callable[[], float] = time.monotonic
+    sent: list[dict] = field(default_factory=list)
+    requests: list[dict] = field(default_factory=list)
+    url: str = ""
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(1)
+        self._recent: dict[tuple[str, str], float] = {}
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> FakeSmsc:
+        app = web.Application()
+        app.router.add_post("/sys/send.php", self._send)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _send(self, request: web.Request) -> web.Response:
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        self.requests.append(form)
+        if self.down > 0:
+            self.down -= 1
+            return web.Response(status=503, text="Service Unavailable")
+        by_key = form.get("apikey") == self.apikey
+        by_login = (form.get("login"), form.get("psw")) == (self.login, self.password)
+        if not (by_key or by_login):
+            return self._error(2, "authorise error")
+        if form.get("fmt") != "3":
+            return web.Response(text="OK - 1 SMS, ID - 1")  # the plain-text format
+        if form.get("charset") != "utf-8":
+            return self._error(1, "parameters error")  # the text would arrive garbled
+        phone, text = form.get("phones", ""), form.get("mes", "")
+        if not text:
+            return self._error(1, "parameters error")
+        if "sender" in form and form["sender"] not in self.senders:
+            return self._error(6, "message is denied")
+        digits = phone.lstrip("+")
+        if not digits.isdigit() or not 10 <= len(digits) <= 15:
+            return self._error(7, "invalid number")
+        at, key = self.now(), (phone, text)
+        if at - self._recent.get(key, float("-inf")) < 60:
+            return self._error(9, "duplicate request, wait a minute")
+        self._recent[key] = at
+        sms_id = next(self._ids)
+        if digits in self.unreachable:
+            return self._error(8, "couldn't be delivered", sms_id)
+        parts = count_segments(text).count
+        if parts * self.price > self.balance + 1e-9:
+            return self._error(3, "no money", sms_id)
+        self.balance -= parts * self.price
+        self.sent.append({"to": phone, "text": text, "parts": parts, "id": sms_id})
+        return web.json_response({"id": sms_id, "cnt": parts})
+
+    @staticmethod
+    def _error(code: int, text: str, sms_id: int | None = None) -> web.Response:
+        body: dict = {"error": text, "error_code": code}
+        if sms_id is not None:  # errors 3, 6, 7, 8 carry the message's id
+            body["id"] = sms_id
+        return web.json_response(body)
