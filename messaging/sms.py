@@ -110,19 +110,8 @@ class SmsRuProvider:
         form = {"api_id": self.config.api_key, "to": number, "msg": text, "json": "1"}
         if self.config.sender:
             form["from"] = self.config.sender
-        try:
-            response = await self.http.post(self.url, data=form)
-        except httpx.HTTPError as exc:
-            return SendResult(False, "", f"gateway unreachable: {exc!r}", outage=True)
-        if response.status_code >= 500 or response.status_code == 429:
-            return SendResult(False, "", f"gateway HTTP {response.status_code}", outage=True)
-        if response.status_code != 200:
-            return SendResult(False, "", f"gateway HTTP {response.status_code}")
-        try:
-            answer = response.json()
-        except ValueError:
-            return SendResult(False, "", f"gateway answer is not JSON: {response.text[:200]}")
-        return self._result(answer, number)
+        answer = await _post(self.http, self.url, form)
+        return answer if isinstance(answer, SendResult) else self._result(answer, number)
 
     @staticmethod
     def _result(answer: dict, number: str) -> SendResult:
@@ -178,21 +167,8 @@ class SmscProvider:
         form = {**self.credentials, "phones": phone, "mes": text, "fmt": "3", "charset": "utf-8"}
         if self.config.sender:
             form["sender"] = self.config.sender
-        try:
-            response = await self.http.post(self.url, data=form)
-        except httpx.HTTPError as exc:
-            return SendResult(False, "", f"gateway unreachable: {exc!r}", outage=True)
-        if response.status_code >= 500 or response.status_code == 429:
-            return SendResult(False, "", f"gateway HTTP {response.status_code}", outage=True)
-        if response.status_code != 200:
-            return SendResult(False, "", f"gateway HTTP {response.status_code}")
-        try:
-            answer = response.json()
-        except ValueError:
-            return SendResult(False, "", f"gateway answer is not JSON: {response.text[:200]}")
-        if not isinstance(answer, dict):
-            return SendResult(False, "", f"gateway answer is not an object: {response.text[:200]}")
-        return self._result(answer)
+        answer = await _post(self.http, self.url, form)
+        return answer if isinstance(answer, SendResult) else self._result(answer)
 
     @staticmethod
     def _result(answer: dict) -> SendResult:
@@ -213,6 +189,26 @@ class SmscProvider:
 
     async def close(self) -> None:
         await self.http.aclose()
+
+
+async def _post(http: httpx.AsyncClient, url: str, form: dict[str, str]) -> dict | SendResult:
+    """A gateway's JSON object, or the result of not getting one: unreachable, 5xx or
+    429 are an outage (the row waits for the service); anything else is retried."""
+    try:
+        response = await http.post(url, data=form)
+    except httpx.HTTPError as exc:
+        return SendResult(False, "", f"gateway unreachable: {exc!r}", outage=True)
+    if response.status_code >= 500 or response.status_code == 429:
+        return SendResult(False, "", f"gateway HTTP {response.status_code}", outage=True)
+    if response.status_code != 200:
+        return SendResult(False, "", f"gateway HTTP {response.status_code}")
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        return SendResult(False, "", f"gateway answer is not a JSON object: {response.text[:200]}")
+    return answer
 
 
 def _int(value) -> int | None:

@@ -14,8 +14,28 @@ from aiohttp import web
 from messaging.sms import count_segments
 
 
+class Served:
+    """A fake gateway's aiohttp app on 127.0.0.1, on a free port (``url``)."""
+
+    url: str
+    _runner: web.AppRunner | None
+
+    async def _serve(self, path: str, handler) -> None:
+        app = web.Application()
+        app.router.add_post(path, handler)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
 @dataclass
-class FakeSmsRu:
+class FakeSmsRu(Served):
     api_id: str = "TEST-API-ID"
     balance: float = 1000.0
     price: float = 2.5  # per SMS part
@@ -31,18 +51,8 @@ class FakeSmsRu:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> FakeSmsRu:
-        app = web.Application()
-        app.router.add_post("/sms/send", self._send)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        await self._serve("/sms/send", self._send)
         return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     async def _send(self, request: web.Request) -> web.Response:
         self.requests += 1

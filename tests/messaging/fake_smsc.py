@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from messaging.sms import count_segments
+from tests.messaging.fake_sms import Served
 
 
 @dataclass
-class FakeSmsc:
+class FakeSmsc(Served):
     apikey: str = "SMSC-TEST-KEY"
     login: str = "firma"
     password: str = "s3cret"
@@ -42,18 +43,8 @@ class FakeSmsc:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> FakeSmsc:
-        app = web.Application()
-        app.router.add_post("/sys/send.php", self._send)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        await self._serve("/sys/send.php", self._send)
         return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     async def _send(self, request: web.Request) -> web.Response:
         form = {k: str(v) for k, v in (await request.post()).items()}

@@ -19,6 +19,7 @@ from messaging.email import OutgoingEmail, SmtpTransport
 from messaging.runner import CampaignRunner
 from messaging.templates import create_template
 from tests.factories.people import make_customer
+from tests.messaging.running import drain
 
 
 @pytest.fixture
@@ -88,11 +89,6 @@ async def _email_campaign(uow, emails: list[str], **extra) -> int:
     return campaign.id
 
 
-async def _drain(runner) -> None:
-    while await runner.run_once():
-        pass
-
-
 async def test_permanent_refusal_marks_the_address_bad_for_later_campaigns(
     uow, sessions, clock, smtp_sink, mail_config
 ) -> None:
@@ -101,7 +97,7 @@ async def test_permanent_refusal_marks_the_address_bad_for_later_campaigns(
     transport = SmtpTransport(mail_config)
     runner = CampaignRunner(sessions, transport, mail_config, clock=clock)
     try:
-        await _drain(runner)
+        await drain(runner)
         async with uow() as s:
             second = await create_campaign(
                 s,
@@ -111,7 +107,7 @@ async def test_permanent_refusal_marks_the_address_bad_for_later_campaigns(
                 segment={"tags": ["m"]},
             )
             await start_campaign(s, second.id)
-        await _drain(runner)
+        await drain(runner)
     finally:
         await transport.close()
     async with uow() as s:
@@ -138,7 +134,7 @@ async def test_campaign_pauses_itself_after_too_many_failures(
     transport = SmtpTransport(mail_config)
     runner = CampaignRunner(sessions, transport, mail_config, clock=clock, concurrency=1)
     try:
-        await _drain(runner)
+        await drain(runner)
         async with uow() as s:
             campaign = await get_campaign(s, campaign_id)
             counts = (await delivery_counts(s, [campaign_id]))[campaign_id]
@@ -148,7 +144,7 @@ async def test_campaign_pauses_itself_after_too_many_failures(
         async with uow() as s:  # the manager looks, and resumes: the count starts afresh
             resumed = await start_campaign(s, campaign_id)
         assert resumed.state == "sending" and resumed.recent_failures == 0
-        await _drain(runner)
+        await drain(runner)
     finally:
         await transport.close()
     async with uow() as s:

@@ -30,6 +30,7 @@ from messaging.templates import create_template
 from tests.bot.fake_telegram import FakeTelegram
 from tests.messaging.bulk import address, bulk_customers
 from tests.messaging.conftest import Sink
+from tests.messaging.running import drain
 from tests.messaging.smtp_server import SmtpServer
 
 CONFIG = MessagingConfig(
@@ -82,11 +83,6 @@ async def _rows(uow, campaign_id: int) -> list[Delivery]:
         )
 
 
-async def _drain(runner: CampaignRunner) -> None:
-    while await runner.run_once():
-        pass
-
-
 async def test_smtp_server_down_then_back_every_row_goes_once(uow, sessions, clock) -> None:
     campaign_id, emails = await _campaign(uow, clock, "email", 12)
     port = _free_port()  # nobody listens there yet
@@ -108,7 +104,7 @@ async def test_smtp_server_down_then_back_every_row_goes_once(uow, sessions, clo
         assert await runner.run_once() == 0  # resting: not a connection tried meanwhile
         assert server.connections == 0
         clock.advance(timedelta(seconds=OUTAGE_REST))
-        await _drain(runner)
+        await drain(runner)
     finally:
         await transport.close()
         if server.port:  # started
@@ -163,7 +159,7 @@ async def test_a_refused_login_pauses_the_campaign_and_fails_nobody(uow, session
     transport = SmtpTransport(_smtp(port, username="shop", password="old-password"))
     runner = CampaignRunner(sessions, transport, CONFIG, clock=clock, timer=ClockTimer(clock))
     try:
-        await _drain(runner)
+        await drain(runner)
     finally:
         await transport.close()
         controller.stop()
@@ -191,7 +187,7 @@ async def test_sms_gateway_503_waits_and_goes_on(
         assert "503" in (rows[0].detail or "")
         sms_gateway.down = 0
         clock.advance(timedelta(seconds=OUTAGE_REST))
-        await _drain(runner)
+        await drain(runner)
     finally:
         await provider.close()
     async with uow() as s:
@@ -208,7 +204,7 @@ async def test_a_revoked_bot_token_pauses_the_campaign(uow, sessions, clock) -> 
         sessions, None, CONFIG, telegram=sender, clock=clock, timer=ClockTimer(clock)
     )
     try:
-        await _drain(runner)
+        await drain(runner)
     finally:
         await sender.close()
         await fake.stop()

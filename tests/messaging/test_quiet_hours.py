@@ -23,6 +23,7 @@ from messaging.sms import SmsRuProvider
 from messaging.templates import create_template
 from tests.factories.people import make_customer
 from tests.messaging.bulk import bulk_customers
+from tests.messaging.running import drain
 
 CONFIG = MessagingConfig(secret_key="test-secret", public_url="https://crm.example")
 VLAD, KAL, MSK = "+74232123456", "+74012123456", "+79161234567"
@@ -98,11 +99,6 @@ async def _campaign(uow) -> tuple[dict[str, int], int]:
     return ids, campaign.id
 
 
-async def _drain(runner: CampaignRunner) -> None:
-    while await runner.run_once():
-        pass
-
-
 def _local_hour(at: datetime, phone: str) -> float:
     local = at.astimezone(ZoneInfo(ZONES[phone]))
     return local.hour + local.minute / 60
@@ -120,7 +116,7 @@ async def test_each_recipient_gets_its_sms_only_in_its_own_daytime(
     runner = CampaignRunner(sessions, None, CONFIG, sms=provider, clock=clock)
     sent_at: dict[str, datetime] = {}
     try:
-        await _drain(runner)
+        await drain(runner)
         assert sms_gateway.sent == []
         async with uow() as s:
             rows = {r.customer_id: r for r in await s.scalars(select(Delivery))}
@@ -135,7 +131,7 @@ async def test_each_recipient_gets_its_sms_only_in_its_own_daytime(
         while clock.now() < start + timedelta(hours=26):
             clock.advance(timedelta(minutes=30))
             before = len(sms_gateway.sent)
-            await _drain(runner)
+            await drain(runner)
             for message in sms_gateway.sent[before:]:
                 phone = "+" + message["to"]
                 assert phone not in sent_at, f"{phone} got a second SMS"
@@ -177,16 +173,16 @@ async def test_at_one_instant_only_those_awake_get_it(
     provider = SmsRuProvider(sms_config)
     runner = CampaignRunner(sessions, None, CONFIG, sms=provider, clock=clock)
     try:
-        await _drain(runner)
+        await drain(runner)
         assert {"+" + m["to"] for m in sms_gateway.sent} == now_sent
         async with uow() as s:
             assert (await get_campaign(s, campaign_id)).state == "sending"
         clock.advance(timedelta(minutes=20))  # no night ends within these 20 minutes
-        await _drain(runner)
+        await drain(runner)
         assert len(sms_gateway.sent) == len(now_sent)
         for _hour in range(24):  # the next day, hour by hour: the others' mornings
             clock.advance(timedelta(hours=1))
-            await _drain(runner)
+            await drain(runner)
     finally:
         await provider.close()
     assert sorted("+" + m["to"] for m in sms_gateway.sent) == sorted(now_sent | later)
@@ -236,7 +232,7 @@ async def test_a_night_defers_a_big_campaign_in_few_claims(
         clock.set(datetime(2026, 3, 3, 5, 59, tzinfo=UTC))
         assert await runner.run_once() == 0
         clock.set(datetime(2026, 3, 3, 6, 0, tzinfo=UTC))  # 09:00 in Moscow
-        await _drain(runner)
+        await drain(runner)
     finally:
         await provider.close()
     assert len(sms_gateway.sent) == 1000 and len({m["to"] for m in sms_gateway.sent}) == 1000

@@ -19,6 +19,7 @@ from messaging.sms import LogSmsProvider, SmsRuProvider, count_segments, create_
 from messaging.templates import create_template
 from messaging.unsubscribe import read_token
 from tests.factories.people import make_customer
+from tests.messaging.running import drain
 
 CONFIG = MessagingConfig(secret_key="test-secret", public_url="https://crm.example")
 
@@ -109,11 +110,6 @@ async def _sms_campaign(uow, phones: list[str], **extra):
     return ids, campaign.id
 
 
-async def _drain(runner: CampaignRunner) -> None:
-    while await runner.run_once():
-        pass
-
-
 async def test_sms_campaign_waits_through_quiet_hours_and_carries_an_opt_out_hint(
     uow, sessions, clock, sms_gateway, sms_config
 ) -> None:
@@ -127,7 +123,7 @@ async def test_sms_campaign_waits_through_quiet_hours_and_carries_an_opt_out_hin
         clock.set(datetime(2026, 3, 3, 5, 59, tzinfo=UTC))  # 08:59
         assert await runner.run_once() == 0
         clock.advance(timedelta(minutes=1))  # 09:00
-        await _drain(runner)
+        await drain(runner)
     finally:
         await provider.close()
     assert sorted(m["to"] for m in sms_gateway.sent) == [p.lstrip("+") for p in phones]
@@ -152,14 +148,14 @@ async def test_invalid_numbers_are_marked_bad_and_skipped_by_later_campaigns(
     provider = SmsRuProvider(sms_config)
     runner = CampaignRunner(sessions, None, CONFIG, sms=provider, clock=clock)
     try:
-        await _drain(runner)
+        await drain(runner)
         async with uow() as s:
             template = (await get_campaign(s, first)).template_id
             second = await create_campaign(
                 s, name="Again", channel="sms", template_id=template, segment={"tags": ["sms"]}
             )
             await start_campaign(s, second.id)
-        await _drain(runner)
+        await drain(runner)
     finally:
         await provider.close()
     async with uow() as s:
@@ -189,7 +185,7 @@ async def test_empty_balance_pauses_the_campaign_and_nothing_is_lost(
     provider = SmsRuProvider(sms_config)
     runner = CampaignRunner(sessions, None, CONFIG, sms=provider, clock=clock, concurrency=1)
     try:
-        await _drain(runner)
+        await drain(runner)
         async with uow() as s:
             campaign = await get_campaign(s, campaign_id)
             counts = (await delivery_counts(s, [campaign_id]))[campaign_id]
@@ -199,7 +195,7 @@ async def test_empty_balance_pauses_the_campaign_and_nothing_is_lost(
         async with uow() as s:
             resumed = await start_campaign(s, campaign_id)
             assert resumed.state == "sending" and resumed.pause_reason is None
-        await _drain(runner)
+        await drain(runner)
     finally:
         await provider.close()
     assert sorted(m["to"] for m in sms_gateway.sent) == [p.lstrip("+") for p in phones]

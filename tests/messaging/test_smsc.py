@@ -17,6 +17,7 @@ from messaging.sms import SmscProvider, create_sms_provider
 from messaging.templates import create_template
 from tests.factories.people import make_customer
 from tests.messaging.fake_smsc import FakeSmsc
+from tests.messaging.running import drain
 
 CONFIG = MessagingConfig(secret_key="test-secret", public_url="https://crm.example")
 
@@ -117,11 +118,6 @@ def test_smsc_is_chosen_by_name() -> None:
         create_sms_provider(SmsConfig(provider="smsc"))
 
 
-async def _drain(runner: CampaignRunner) -> None:
-    while await runner.run_once():
-        pass
-
-
 async def test_smsc_campaign_pauses_when_broke_and_marks_unreachable_numbers(
     uow, sessions, clock, smsc, smsc_config
 ) -> None:
@@ -143,7 +139,7 @@ async def test_smsc_campaign_pauses_when_broke_and_marks_unreachable_numbers(
     provider = SmscProvider(smsc_config)
     runner = CampaignRunner(sessions, None, CONFIG, sms=provider, clock=clock, concurrency=1)
     try:
-        await _drain(runner)
+        await drain(runner)
         async with uow() as s:
             paused = await get_campaign(s, campaign.id)
             counts = (await delivery_counts(s, [campaign.id]))[campaign.id]
@@ -153,7 +149,7 @@ async def test_smsc_campaign_pauses_when_broke_and_marks_unreachable_numbers(
         smsc.clock.t += 61  # (SMSC refuses the same request again within a minute: 9)
         async with uow() as s:
             await start_campaign(s, campaign.id)
-        await _drain(runner)
+        await drain(runner)
     finally:
         await provider.close()
     reached = sorted(m["to"] for m in smsc.sent)

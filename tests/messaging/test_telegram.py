@@ -25,6 +25,7 @@ from messaging.unsubscribe import make_token
 from tests.factories.people import make_customer
 from tests.messaging.bulk import address, bulk_customers
 from tests.messaging.fake_limits import RateLimitedTelegram
+from tests.messaging.running import drain
 
 SECRET = "test-secret"
 CONFIG = MessagingConfig(secret_key=SECRET, public_url="https://crm.example")
@@ -68,11 +69,6 @@ async def _campaign(uow, *, tag: str = "bulk", rate: int = 100) -> int:
     return campaign.id
 
 
-async def _drain(runner: CampaignRunner) -> None:
-    while await runner.run_once():
-        pass
-
-
 async def test_5000_recipients_at_25_per_second_without_a_single_429(
     uow, sessions, clock, fake, sender
 ) -> None:
@@ -85,7 +81,7 @@ async def test_5000_recipients_at_25_per_second_without_a_single_429(
         await bulk_customers(s, n, Channel.TELEGRAM, at=clock.now(), without_consent={7, 11})
     campaign_id = await _campaign(uow, rate=100)  # asks for 100/s: Telegram gets 25/s
     started = clock.now()
-    await _drain(_runner(sessions, clock, sender, concurrency=1))
+    await drain(_runner(sessions, clock, sender, concurrency=1))
     elapsed = (clock.now() - started).total_seconds()
     assert fake.rejected == 0
     sent = Counter(c.chat_id for c in fake.of("sendMessage"))
@@ -122,7 +118,7 @@ async def test_several_in_flight_in_real_time_stay_under_the_limit(uow, sessions
             sessions, None, CONFIG, telegram=sender, clock=clock, timer=RealTimer(), concurrency=8
         )
         started = time.monotonic()
-        await _drain(runner)
+        await drain(runner)
         elapsed = time.monotonic() - started
     finally:
         await sender.close()
@@ -145,7 +141,7 @@ async def test_429_is_waited_out_and_403_marks_the_customer_unreachable(
     first = await _campaign(uow)
     started = clock.now()
     runner = _runner(sessions, clock, sender, concurrency=1)
-    await _drain(runner)
+    await drain(runner)
     assert clock.now() - started >= timedelta(seconds=7)  # retry_after honoured
     sent = Counter(c.chat_id for c in fake.of("sendMessage"))
     assert sent[slow] == 1 and blocked not in sent and len(sent) == 5
@@ -158,7 +154,7 @@ async def test_429_is_waited_out_and_403_marks_the_customer_unreachable(
     assert customer.telegram_unreachable is True
     attempts = len([c for c in fake.calls if c.chat_id == blocked])
     second = await _campaign(uow)  # the next campaign leaves them out, never retried
-    await _drain(runner)
+    await drain(runner)
     assert len([c for c in fake.calls if c.chat_id == blocked]) == attempts
     async with uow() as s:
         again = await s.scalar(
