@@ -57,6 +57,11 @@ def campaign_limit(campaign_id: int, per_second: float) -> Limit:
     return Limit(f"campaign:{campaign_id}:send-slot", per_second)
 
 
+def channel_limit(channel: str, per_second: float) -> Limit:
+    """A channel's budget over every campaign (the mail relay's, the SMS gateway's)."""
+    return Limit(f"channel:{channel}:send-slot", per_second)
+
+
 def telegram_limit(token_or_bot_id: str, per_second: float) -> Limit:
     """A bot's own budget: keyed by its public id, never by the secret token."""
     return Limit(f"telegram:send-slot:{str(token_or_bot_id).split(':', 1)[0]}", per_second)

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     dkim_domain: str | None = None
     dkim_private_key_path: str | None = None
     campaign_concurrency: int = 8
+    # Messages per second a channel carries over all campaigns (and, with Redis, all
+    # workers): the mail relay's or SMS gateway's own limit. Unset: each campaign's rate.
+    email_send_rate: float | None = Field(default=None, gt=0, le=10_000)
+    sms_send_rate: float | None = Field(default=None, gt=0, le=10_000)
+    # SMS campaigns send nothing in these hours of the recipient's clock ("21-9");
+    # "0-0": no quiet hours.
+    sms_quiet_hours: str = Field(default="21-9", pattern=r"^\s*\d{1,2}\s*-\s*\d{1,2}\s*$")
     redis_url: str | None = None
     # Messages per second the staff notifications may take of the bot's Telegram budget.
     telegram_send_rate: float = Field(default=25.0, gt=0, le=1000)
@@ -79,6 +86,14 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("sms_quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        start, end = (int(h) for h in value.split("-"))
+        if not (0 <= start <= 23 and 0 <= end <= 23):
+            raise ValueError("quiet hours are two hours of the day, 0-23: e.g. 21-9")
+        return f"{start}-{end}"
 
     @field_validator("smtp_ca_file")
     @classmethod
@@ -187,4 +202,7 @@ class Settings(BaseSettings):
             timezone=self.timezone,
             language=self.language,
             redis_url=self.redis_url,  # one campaign rate for every worker
+            email_max_rate=self.email_send_rate,
+            sms_max_rate=self.sms_send_rate,
+            sms_quiet_hours=tuple(int(h) for h in self.sms_quiet_hours.split("-")),
         )

@@ -65,6 +65,11 @@ class MessagingConfig:
     # customer's time zone, else the phone number's (when it has one), else ``timezone``
     # (messaging/quiet.py). ``(h, h)``: no quiet hours.
     sms_quiet_hours: tuple[int, int] = (21, 9)
+    # Messages per second the email and SMS channels carry over all campaigns (the
+    # relay's or gateway's limit; shared across workers through Redis); None: no cap
+    # beyond each campaign's own rate. Telegram's is ``telegram.max_rate``.
+    email_max_rate: float | None = None
+    sms_max_rate: float | None = None
     # With Redis, every worker's sends of one campaign share its rate (crm_core/rate.py);
     # without, each worker process keeps the rate on its own.
     redis_url: str | None = None

@@ -47,7 +47,15 @@ from crm_core.models import (
     SuppressedAddress,
     Template,
 )
-from crm_core.rate import Limit, LocalSlots, Rate, Slots, campaign_limit, telegram_limit
+from crm_core.rate import (
+    Limit,
+    LocalSlots,
+    Rate,
+    Slots,
+    campaign_limit,
+    channel_limit,
+    telegram_limit,
+)
 from messaging.campaigns import begin_sending
 from messaging.channels import ChannelSenders, campaign_message_id
 from messaging.config import MessagingConfig
@@ -264,19 +272,28 @@ class CampaignRunner:
         self._resting[campaign_id] = (at + length, length)
         log.warning("campaign %s rests %.0f s: %s", campaign_id, length, detail)
 
+    def _channel_cap(self, channel: Channel) -> float | None:
+        if channel == Channel.TELEGRAM:
+            telegram = self.senders.telegram
+            return float(telegram.config.max_rate) if telegram is not None else None
+        cap = self.config.email_max_rate if channel == Channel.EMAIL else self.config.sms_max_rate
+        return float(cap) if cap else None
+
     def _rate(self, campaign: Campaign) -> float:
         rate = float(campaign.rate_per_second)
-        if campaign.channel == Channel.TELEGRAM and self.senders.telegram is not None:
-            rate = min(rate, float(self.senders.telegram.config.max_rate))
-        return rate
+        cap = self._channel_cap(campaign.channel)
+        return rate if cap is None else min(rate, cap)
 
     def _limits(self, campaign: Campaign) -> tuple[Limit, ...]:
-        """The campaign's own rate; on Telegram also the bot's, which every campaign
-        (and, through Redis, the bot's staff messages) shares."""
+        """The campaign's own rate, and its channel's, which every campaign (and,
+        through Redis, every worker) shares: on Telegram the bot's (the staff
+        messages take from it too), on email and SMS the configured cap, if any."""
         limits = [campaign_limit(campaign.id, float(campaign.rate_per_second))]
-        if campaign.channel == Channel.TELEGRAM and self.senders.telegram is not None:
-            config = self.senders.telegram.config
-            limits.append(telegram_limit(config.token, float(config.max_rate)))
+        cap = self._channel_cap(campaign.channel)
+        if campaign.channel == Channel.TELEGRAM and cap is not None:
+            limits.append(telegram_limit(self.senders.telegram.config.token, cap))
+        elif cap is not None:
+            limits.append(channel_limit(Channel(campaign.channel).value, cap))
         return tuple(limits)
 
     def _claim_size(self, campaign: Campaign) -> int:

@@ -34,3 +34,32 @@ async def test_the_staff_desk_keeps_what_the_setting_says(runtime):
 def test_campaign_workers_share_the_rate_through_the_configured_redis():
     settings = Settings(redis_url="redis://127.0.0.1:6379/3")
     assert settings.messaging().redis_url == "redis://127.0.0.1:6379/3"
+
+
+def test_channel_caps_and_quiet_hours_reach_the_campaigns(monkeypatch):
+    monkeypatch.setenv("FIRMA_EMAIL_SEND_RATE", "12.5")
+    monkeypatch.setenv("FIRMA_SMS_SEND_RATE", "3")
+    monkeypatch.setenv("FIRMA_SMS_QUIET_HOURS", " 22 - 8 ")
+    config = Settings().messaging()
+    assert (config.email_max_rate, config.sms_max_rate) == (12.5, 3.0)
+    assert config.sms_quiet_hours == (22, 8)
+    assert Settings(sms_quiet_hours="0-0").messaging().sms_quiet_hours == (0, 0)  # none
+    defaults = Settings().model_copy(update={"email_send_rate": None, "sms_send_rate": None})
+    assert defaults.messaging().email_max_rate is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("FIRMA_SMS_QUIET_HOURS", "25-9", "0-23"),
+        ("FIRMA_SMS_QUIET_HOURS", "ночью", "sms_quiet_hours"),
+        ("FIRMA_SMS_QUIET_HOURS", "21:00-09:00", "sms_quiet_hours"),
+        ("FIRMA_EMAIL_SEND_RATE", "0", "email_send_rate"),
+        ("FIRMA_SMS_SEND_RATE", "-1", "sms_send_rate"),
+        ("FIRMA_EMAIL_SEND_RATE", "fast", "email_send_rate"),
+    ],
+)
+def test_bad_caps_and_quiet_hours_are_refused(monkeypatch, name, value, message):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=message):
+        Settings()
