@@ -65,6 +65,7 @@ from messaging.outcome import SendResult
 from messaging.pacing import RealTimer, Timer
 from messaging.quiet import quiet_until, recipient_zone
 from messaging.sms import SmsProvider
+from messaging.sms_reports import SmsReportPoller, expect_reports, report_row
 
 if TYPE_CHECKING:
     from messaging.telegram import TelegramSender
@@ -78,6 +79,7 @@ STATE_CHECK = 0.25  # seconds between re-reads of the campaign's state while sen
 GROUP_WAIT = 0.005  # seconds a result waits for others to share its commit
 PASS_SECONDS = 5.0  # one campaign's turn in a pass, then the others get theirs
 DEFER_STEP = 5_000  # rows a claim may put back at once for quiet hours
+REPORTS_EVERY = 30.0  # seconds between two asks for SMS delivery reports
 # A campaign whose server or gateway cannot be reached rests this long, doubling up
 # to OUTAGE_MAX while the outage lasts, then tries again; its rows keep their attempts.
 OUTAGE_REST = 5.0
@@ -202,6 +204,10 @@ class CampaignRunner:
         self._resting: dict[int, tuple[float, float]] = {}
         self._record_lock = asyncio.Lock()
         self._pending: list[tuple[Any, SendResult, int, asyncio.Future]] = []
+        self._channels: dict[int, Channel] = {}  # of the campaigns this worker sent
+        # SMS delivery reports, asked about between passes (messaging/sms_reports.py).
+        self.reports = SmsReportPoller(sessions, sms, clock=clock) if sms is not None else None
+        self._reports_at = float("-inf")
 
     @property
     def transport(self) -> EmailTransport | None:
@@ -221,9 +227,20 @@ class CampaignRunner:
             except Exception:  # one bad step must not stop every campaign for good
                 log.exception("campaign step failed")
                 handled = 0
+            await self._ask_for_reports()
             if not handled:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.idle_sleep)
+
+    async def _ask_for_reports(self) -> None:
+        """Every ``REPORTS_EVERY`` seconds, the due SMS delivery reports (a batch)."""
+        if self.reports is None or self.timer.monotonic() - self._reports_at < REPORTS_EVERY:
+            return
+        self._reports_at = self.timer.monotonic()
+        try:
+            await self.reports.run_once()
+        except Exception:
+            log.exception("SMS delivery reports failed")
 
     # ------------------------------------------------------------------ one pass
 
@@ -383,6 +400,7 @@ class CampaignRunner:
         batch = await self._claim(campaign_id)
         if batch is None or not batch.rows:
             return 0
+        self._channels[campaign_id] = Channel(batch.campaign.channel)
         self._halted.discard(campaign_id)
         pacer = Rate(self.slots, *self._limits(batch.campaign))
         batch.checked_at = self.timer.monotonic()
@@ -550,6 +568,7 @@ class CampaignRunner:
                     entry["b_retry_at"] = at + RETRY_BASE * 2 ** (row.attempts - 1)
                 values.append(entry)
             await session.execute(_RECORD, values)
+            await expect_reports(session, self._report_rows(group, at))
             waiting = [e["b_id"] for e in values if e["b_status"] == D.PENDING.value]
             if waiting:  # to be retried — unless the campaign was cancelled meanwhile
                 await session.execute(_settle_cancelled(waiting))
@@ -577,6 +596,18 @@ class CampaignRunner:
             self._resting.pop(campaign_id, None)
         for campaign_id, detail in outages.items():
             self._outage(campaign_id, detail)
+
+    def _report_rows(self, group: list, at: datetime) -> list[dict]:
+        """A delivery report to wait for, for each SMS the gateway accepted."""
+        sms = self.senders.sms
+        return [
+            report_row(sms.name, result.message_id, row.address, at, delivery_id=row.id)
+            for row, result, campaign_id, _fut in group
+            if result.ok
+            and result.message_id
+            and row.address
+            and self._channels.get(campaign_id) == Channel.SMS
+        ]
 
     async def _suppress(self, session, channel: Channel, address: str, detail: str) -> None:
         dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite

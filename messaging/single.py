@@ -14,12 +14,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.cart.telegram import customer_telegram_ids, set_telegram_unreachable
+from crm_core.context import now
 from crm_core.errors import ValidationFailed
 from crm_core.events.service import create_event
 from crm_core.models import Direction, Event, EventKind, EventState, TemplateKind
 from messaging.context import build_context
 from messaging.outcome import SendResult
 from messaging.sms import SmsProvider, count_segments
+from messaging.sms_reports import expect_reports, report_row
 from messaging.telegram import TelegramSender
 from messaging.templates import get_template, render_with
 
@@ -109,7 +111,7 @@ async def send_sms(
         raise ValidationFailed("The customer has no phone number", field="customer_id")
     result = await provider.send(phone, text)
     parts = count_segments(text)
-    return await _record(
+    event = await _record(
         session,
         EventKind.SMS,
         customer_id=customer_id,
@@ -120,6 +122,11 @@ async def send_sms(
         template_id=template_id,
         extra={"segments": parts.count, "encoding": parts.encoding},
     )
+    if result.ok and result.message_id:  # the operator's answer comes later
+        await session.flush()
+        row = report_row(provider.name, result.message_id, phone, now(session), event_id=event.id)
+        await expect_reports(session, [row])
+    return event
 
 
 async def send_telegram(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -65,8 +65,25 @@ def count_segments(text: str) -> Segments:
     return Segments(encoding, units, count)
 
 
+@dataclass(frozen=True)
+class Report:
+    """A delivery report: ``delivered``, ``undelivered`` (final), or ``pending``."""
+
+    state: str
+    detail: str
+
+
+REPORT_CHUNK = 100  # messages asked about in one status request
+
+
 class SmsProvider(Protocol):
+    name: str
+
     async def send(self, phone: str, text: str) -> SendResult: ...
+
+    async def statuses(self, messages: list[tuple[str, str]]) -> dict[str, Report]:
+        """Reports for (message id, phone) pairs, by message id; a message the
+        provider gave no answer for is left out (asked again later)."""
 
     async def close(self) -> None: ...
 
@@ -76,12 +93,16 @@ class LogSmsProvider:
     """Writes messages to the log and keeps them in ``sent``."""
 
     sent: list[tuple[str, str]] = field(default_factory=list)
+    name: str = "log"
 
     async def send(self, phone: str, text: str) -> SendResult:
         self.sent.append((phone, text))
         parts = count_segments(text).count
         log.info("sms (log provider) to %s, %d part(s): %s", phone, parts, text)
         return SendResult(True, f"log-{len(self.sent)}", f"logged, {parts} part(s)")
+
+    async def statuses(self, messages: list[tuple[str, str]]) -> dict[str, Report]:
+        return {message_id: Report("delivered", "logged") for message_id, _phone in messages}
 
     async def close(self) -> None:
         return None
@@ -93,16 +114,30 @@ SMSRU_BAD_NUMBER = {202, 207, 209}
 SMSRU_TRANSIENT = {220, 230, 231, 232}
 
 
+# SMS.ru delivery report codes (https://sms.ru/api/status): 100-102 on the way.
+SMSRU_DELIVERED = {103, 110}  # delivered; read (Viber)
+SMSRU_UNDELIVERED = {
+    104,
+    105,
+    106,
+    107,
+    108,
+    150,
+}  # expired, deleted, phone, unknown, rejected, no route
+
+
 class SmsRuProvider:
     """SMS.ru over HTTPS with one reused connection pool."""
 
     DEFAULT_URL = "https://sms.ru"
+    name = "smsru"
 
     def __init__(self, config: SmsConfig) -> None:
         if not config.api_key:
             raise ValueError("FIRMA_SMS_API_KEY is needed for the smsru provider")
         self.config = config
-        self.url = (config.api_url or self.DEFAULT_URL).rstrip("/") + "/sms/send"
+        base = (config.api_url or self.DEFAULT_URL).rstrip("/")
+        self.url, self.status_url = base + "/sms/send", base + "/sms/status"
         self.http = httpx.AsyncClient(timeout=config.timeout)
 
     async def send(self, phone: str, text: str) -> SendResult:
@@ -112,6 +147,30 @@ class SmsRuProvider:
             form["from"] = self.config.sender
         answer = await _post(self.http, self.url, form)
         return answer if isinstance(answer, SendResult) else self._result(answer, number)
+
+    async def statuses(self, messages: list[tuple[str, str]]) -> dict[str, Report]:
+        reports: dict[str, Report] = {}
+        for chunk in _chunks(messages):
+            ids = ",".join(message_id for message_id, _phone in chunk)
+            form = {"api_id": self.config.api_key, "sms_id": ids, "json": "1"}
+            answer = await _post(self.http, self.status_url, form)
+            if isinstance(answer, SendResult) or answer.get("status") != "OK":
+                log.warning("SMS.ru status request failed: %s", _what(answer))
+                continue
+            for message_id, entry in (answer.get("sms") or {}).items():
+                if not isinstance(entry, dict):
+                    continue
+                code = _int(entry.get("status_code"))
+                detail = f"SMS.ru {code}: {entry.get('status_text') or ''}".strip()
+                state = (
+                    "delivered"
+                    if code in SMSRU_DELIVERED
+                    else "undelivered"
+                    if code in SMSRU_UNDELIVERED
+                    else "pending"
+                )
+                reports[str(message_id)] = Report(state, detail)
+        return reports
 
     @staticmethod
     def _result(answer: dict, number: str) -> SendResult:
@@ -146,6 +205,12 @@ SMSC_OUTAGE = {4}  # the IP is blocked for a while after too many errors
 SMSC_TRANSIENT = {9}  # the same request again within a minute, or too many at once
 
 
+# SMSC.ru message statuses (https://smsc.ru/api/http/status_messages/): -3 not found
+# (yet), -1 waiting, 0 handed to the operator.
+SMSC_DELIVERED = {1, 2, 4}  # delivered, read, link followed
+SMSC_UNDELIVERED = {3, 20, 22, 23, 24, 25}  # expired, undeliverable, bad number, forbidden…
+
+
 class SmscProvider:
     """SMSC.ru (SMS-Центр) over HTTPS: ``POST /sys/send.php`` with ``fmt=3`` (JSON).
 
@@ -153,6 +218,7 @@ class SmscProvider:
     for an account without one."""
 
     DEFAULT_URL = "https://smsc.ru"
+    name = "smsc"
 
     def __init__(self, config: SmsConfig) -> None:
         if not config.api_key:
@@ -160,7 +226,8 @@ class SmscProvider:
         login, colon, password = config.api_key.partition(":")
         self.credentials = {"login": login, "psw": password} if colon else {"apikey": login}
         self.config = config
-        self.url = (config.api_url or self.DEFAULT_URL).rstrip("/") + "/sys/send.php"
+        base = (config.api_url or self.DEFAULT_URL).rstrip("/")
+        self.url, self.status_url = base + "/sys/send.php", base + "/sys/status.php"
         self.http = httpx.AsyncClient(timeout=config.timeout)
 
     async def send(self, phone: str, text: str) -> SendResult:
@@ -169,6 +236,38 @@ class SmscProvider:
             form["sender"] = self.config.sender
         answer = await _post(self.http, self.url, form)
         return answer if isinstance(answer, SendResult) else self._result(answer)
+
+    async def statuses(self, messages: list[tuple[str, str]]) -> dict[str, Report]:
+        reports: dict[str, Report] = {}
+        for chunk in _chunks(messages):
+            # The trailing commas keep the answer a list even for one message.
+            form = {
+                **self.credentials,
+                "phone": "".join(f"{phone}," for _id, phone in chunk),
+                "id": "".join(f"{message_id}," for message_id, _phone in chunk),
+                "fmt": "3",
+                "charset": "utf-8",
+            }
+            answer = await _post(self.http, self.status_url, form, shape=list)
+            if isinstance(answer, SendResult):
+                log.warning("SMSC status request failed: %s", answer.detail)
+                continue
+            for position, item in enumerate(answer[: len(chunk)]):
+                if not isinstance(item, dict) or "error" in item:
+                    continue
+                message_id = str(item.get("id", chunk[position][0]))
+                code = _int(item.get("status"))
+                error = _int(item.get("err"))
+                detail = f"SMSC status {code}" + (f", error {error}" if error else "")
+                state = (
+                    "delivered"
+                    if code in SMSC_DELIVERED
+                    else "undelivered"
+                    if code in SMSC_UNDELIVERED
+                    else "pending"
+                )
+                reports[message_id] = Report(state, detail)
+        return reports
 
     @staticmethod
     def _result(answer: dict) -> SendResult:
@@ -191,9 +290,20 @@ class SmscProvider:
         await self.http.aclose()
 
 
-async def _post(http: httpx.AsyncClient, url: str, form: dict[str, str]) -> dict | SendResult:
-    """A gateway's JSON object, or the result of not getting one: unreachable, 5xx or
-    429 are an outage (the row waits for the service); anything else is retried."""
+def _chunks(messages: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    return [messages[i : i + REPORT_CHUNK] for i in range(0, len(messages), REPORT_CHUNK)]
+
+
+def _what(answer: dict | SendResult) -> str:
+    return answer.detail if isinstance(answer, SendResult) else repr(answer)[:300]
+
+
+async def _post(
+    http: httpx.AsyncClient, url: str, form: dict[str, str], *, shape: type = dict
+) -> Any:
+    """A gateway's JSON answer (an object, or a list with ``shape=list``), or the
+    result of not getting one: unreachable, 5xx or 429 are an outage (the row waits
+    for the service); anything else is retried."""
     try:
         response = await http.post(url, data=form)
     except httpx.HTTPError as exc:
@@ -206,8 +316,9 @@ async def _post(http: httpx.AsyncClient, url: str, form: dict[str, str]) -> dict
         answer = response.json()
     except ValueError:
         answer = None
-    if not isinstance(answer, dict):
-        return SendResult(False, "", f"gateway answer is not a JSON object: {response.text[:200]}")
+    if not isinstance(answer, shape):
+        what = "list" if shape is list else "object"
+        return SendResult(False, "", f"gateway answer is not a JSON {what}: {response.text[:200]}")
     return answer
 
 

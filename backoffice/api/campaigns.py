@@ -9,25 +9,34 @@ from fastapi import APIRouter, Path
 from backoffice.api.deps import Page, Session
 from backoffice.api.schemas.campaigns import CampaignCreate, CampaignOut
 from backoffice.api.schemas_common import ListOf
+from crm_core.models import Channel
 from messaging import campaigns as service
+from messaging.sms_reports import report_counts
 
 router = APIRouter(tags=["campaigns"])
 CampaignId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
+async def _outs(session, campaigns: list) -> list[CampaignOut]:
+    ids = [c.id for c in campaigns]
+    counts = await service.delivery_counts(session, ids)
+    reports = await report_counts(session, [c.id for c in campaigns if c.channel == Channel.SMS])
+    return [
+        CampaignOut.model_validate(c).model_copy(
+            update={"counts": counts[c.id], "reports": reports.get(c.id)}
+        )
+        for c in campaigns
+    ]
+
+
 async def _out(session, campaign) -> CampaignOut:
-    counts = await service.delivery_counts(session, [campaign.id])
-    out = CampaignOut.model_validate(campaign)
-    out.counts = counts[campaign.id]
-    return out
+    return (await _outs(session, [campaign]))[0]
 
 
 @router.get("/campaigns", response_model=ListOf[CampaignOut])
 async def list_campaigns(session: Session, page: Page) -> ListOf[CampaignOut]:
     items, total = await service.list_campaigns(session, limit=page.limit, offset=page.offset)
-    counts = await service.delivery_counts(session, [c.id for c in items])
-    out = [CampaignOut.model_validate(c).model_copy(update={"counts": counts[c.id]}) for c in items]
-    return ListOf[CampaignOut](items=out, total=total)
+    return ListOf[CampaignOut](items=await _outs(session, items), total=total)
 
 
 @router.post("/campaigns", response_model=CampaignOut, status_code=201)

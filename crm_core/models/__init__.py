@@ -7,6 +7,7 @@ from crm_core.models.campaign import (
     CampaignState,
     Delivery,
     DeliveryStatus,
+    SmsReport,
     SuppressedAddress,
 )
 from crm_core.models.cart import CartLine, TelegramCharge, TelegramPush, TelegramVisitor
@@ -107,6 +108,7 @@ __all__ = [
     "SalesPlan",
     "Shipment",
     "ShipmentLine",
+    "SmsReport",
     "StaffNotification",
     "Store",
     "StoreOrder",

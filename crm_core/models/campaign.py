@@ -100,3 +100,29 @@ class SuppressedAddress(Base):
     address: Mapped[str] = mapped_column(String(254))
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class SmsReport(Base):
+    """An SMS the gateway accepted, waiting for its delivery report: the worker asks the
+    provider at ``due_at`` (sooner first, then less often) until the operator's answer
+    is final or two days have passed. For a campaign row (``delivery_id``) or a single
+    send (``event_id``: the report becomes the event's ``delivery_status``)."""
+
+    __tablename__ = "sms_reports"
+    __table_args__ = (Index("ix_sms_reports_due", "provider", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(32))
+    delivery_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("campaign_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    sent_at: Mapped[datetime]
+    # When to ask next; None once the answer is final (``status`` says which).
+    due_at: Mapped[datetime | None]
+    checks: Mapped[int] = mapped_column(default=0)
+    # delivered, undelivered, or unknown (no final answer within two days).
+    status: Mapped[str | None] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -91,3 +91,33 @@ def sms_config(sms_gateway):
     from messaging.config import SmsConfig
 
     return SmsConfig(provider="smsru", api_url=sms_gateway.url, api_key=sms_gateway.api_id)
+
+
+class Minutes:
+    """The fake's clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+async def smsc():
+    clock = Minutes()
+    from tests.messaging.fake_smsc import FakeSmsc
+
+    gateway = await FakeSmsc(now=clock).start()
+    gateway.clock = clock
+    try:
+        yield gateway
+    finally:
+        await gateway.stop()
+
+
+@pytest.fixture
+def smsc_config(smsc):
+    from messaging.config import SmsConfig
+
+    return SmsConfig(provider="smsc", api_url=smsc.url, api_key=smsc.apikey)

@@ -16,36 +16,9 @@ from messaging.runner import CampaignRunner
 from messaging.sms import SmscProvider, create_sms_provider
 from messaging.templates import create_template
 from tests.factories.people import make_customer
-from tests.messaging.fake_smsc import FakeSmsc
 from tests.messaging.running import drain
 
 CONFIG = MessagingConfig(secret_key="test-secret", public_url="https://crm.example")
-
-
-class Minutes:
-    """The fake's clock, moved by hand."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-@pytest.fixture
-async def smsc():
-    clock = Minutes()
-    gateway = await FakeSmsc(now=clock).start()
-    gateway.clock = clock
-    try:
-        yield gateway
-    finally:
-        await gateway.stop()
-
-
-@pytest.fixture
-def smsc_config(smsc) -> SmsConfig:
-    return SmsConfig(provider="smsc", api_url=smsc.url, api_key=smsc.apikey)
 
 
 async def test_smsc_answers_become_results(smsc, smsc_config) -> None:

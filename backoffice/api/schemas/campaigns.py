@@ -52,3 +52,6 @@ class CampaignOut(Schema):
     finished_at: datetime | None
     created_at: datetime
     counts: dict[str, int] = Field(default_factory=dict)
+    # SMS campaigns: the sent messages by the operator's delivery report (delivered,
+    # undelivered, unknown, waiting); null for the other channels.
+    reports: dict[str, int] | None = None

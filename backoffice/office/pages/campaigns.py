@@ -32,6 +32,7 @@ from messaging.campaigns import (
     pause_campaign,
     start_campaign,
 )
+from messaging.sms_reports import report_counts
 from messaging.templates import get_template, list_templates
 
 router = APIRouter()
@@ -58,6 +59,12 @@ STATUSES = {
     DeliveryStatus.SENT: N_("Sent"),
     DeliveryStatus.FAILED: N_("Failed"),
     DeliveryStatus.SKIPPED: N_("Skipped"),
+}
+REPORTS = {
+    "delivered": N_("Delivered"),
+    "undelivered": N_("Not delivered"),
+    "unknown": N_("No report"),
+    "waiting": N_("Waiting for the report"),
 }
 SEGMENT_FIELDS = (
     "tags",
@@ -192,6 +199,9 @@ async def campaign_page(campaign_id: str, staff: StaffDep) -> Response:
     cid = object_id(campaign_id, "Campaign")
     campaign = await get_campaign(staff.session, cid)
     counts = (await delivery_counts(staff.session, [cid]))[cid]
+    reports = None
+    if campaign.channel == Channel.SMS:  # what the operators said of the sent ones
+        reports = (await report_counts(staff.session, [cid]))[cid]
     template = await get_template(staff.session, campaign.template_id)
     return render(
         staff,
@@ -201,6 +211,8 @@ async def campaign_page(campaign_id: str, staff: StaffDep) -> Response:
         counts=counts,
         total=sum(counts.values()),
         statuses=STATUSES,
+        reports=reports,
+        report_labels=REPORTS,
         states=STATES,
         badges=STATE_BADGES,
         channels=CHANNELS,

@@ -140,3 +140,40 @@ async def test_csrf_unknown_ids_and_actions(office, office_manager, uow):
     assert (await office.post_form(f"/office/campaigns/{cid}/explode")).status_code == 404
     assert (await office.post(f"/office/campaigns/{cid}/start")).status_code == 403
     assert (await office_manager.get("/office/campaigns")).status_code == 200
+
+
+async def test_an_sms_campaign_shows_the_operators_reports(office, uow, sessions, clock):
+    from datetime import timedelta
+
+    from messaging.campaigns import create_campaign, start_campaign
+    from messaging.config import MessagingConfig
+    from messaging.runner import CampaignRunner
+    from messaging.sms import LogSmsProvider
+    from messaging.sms_reports import SmsReportPoller
+
+    async with uow() as s:
+        sms = await create_template(s, kind="sms", name="СМС", body="Скидка")
+        for n in range(2):
+            await make_customer(s, phones=[f"+7916123450{n}"], tags=["sms"], consents={"sms": True})
+        campaign = await create_campaign(
+            s, name="СМС", channel="sms", template_id=sms.id, segment={"tags": ["sms"]}
+        )
+        await start_campaign(s, campaign.id)
+    provider = LogSmsProvider()
+    runner = CampaignRunner(sessions, None, MessagingConfig(), sms=provider, clock=clock)
+    while await runner.run_once():
+        pass
+    page = (await office.get(f"/office/campaigns/{campaign.id}")).text
+    reports = dict(re.findall(r'data-report="(\w+)">(\d+)<', page))
+    assert "Отчёты операторов" in page and reports["waiting"] == "2"
+    clock.advance(timedelta(minutes=1))
+    await SmsReportPoller(sessions, provider, clock=clock).run_once()
+    page = (await office.get(f"/office/campaigns/{campaign.id}")).text
+    reports = dict(re.findall(r'data-report="(\w+)">(\d+)<', page))
+    assert reports == {"delivered": "2", "undelivered": "0", "unknown": "0", "waiting": "0"}
+    assert "Доставлено" in page
+    letter, _ = await _setup(uow)
+    async with uow() as s:
+        mail = await create_campaign(s, name="Письмо", channel="email", template_id=letter.id)
+    page = (await office.get(f"/office/campaigns/{mail.id}")).text
+    assert "data-report" not in page  # email has no operator reports
