@@ -19,6 +19,7 @@ from crm_core.demo.data import CATALOG, EMPLOYEES, FIRM
 from crm_core.demo.leads import plan_leads, schedule_leads
 from crm_core.demo.orders import assign_fates, plan_orders, schedule_orders, shipped_quantities
 from crm_core.demo.people import People, Phones
+from crm_core.demo.templates import add_templates
 from crm_core.demo.timeline import FIRM_ZONE, Timeline
 from crm_core.demo.world import ProductRef, World
 from crm_core.employees.service import create_employee
@@ -102,6 +103,7 @@ async def _settings(world: World) -> None:
         if code not in have:
             have[code] = (await create_price_kind(session, code=code, name=name)).id
     world.price_kinds = have
+    await add_templates(session)
 
 
 async def _catalog(world: World, shipped: dict[str, Decimal]) -> None:

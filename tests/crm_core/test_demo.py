@@ -40,6 +40,7 @@ from crm_core.models import (
     ProductKind,
     SalesPlan,
     Task,
+    Template,
 )
 from crm_core.orders.service import indicator_of
 
@@ -136,6 +137,8 @@ async def test_demo_firm_has_everything_promised(uow, clock):
         assert await load_demo(s) is True
     async with uow() as s:
         await _check_firm(s, clock.now())
+        kinds = Counter(await s.scalars(select(Template.kind)))
+        assert kinds == {k: 1 for k in ("offer", "contract", "letter", "sms", "telegram")}
         # Loaded as the past: nothing is left for notifiers to send today.
         pending = await s.scalar(
             select(func.count()).where(OutboxEvent.status != OutboxStatus.DONE)
