@@ -14,9 +14,9 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from crm_core.models import Channel, Delivery
+from crm_core.models import Campaign, Channel, Delivery
 from messaging.campaigns import (
     create_campaign,
     delivery_counts,
@@ -71,6 +71,14 @@ async def _campaign(uow, clock, n: int, *, rate: int, without: frozenset[int] = 
     return ids, campaign.id
 
 
+async def _rate(uow, campaign_id: int, per_second: int) -> None:
+    """A new rate, which a worker takes up at its next claim."""
+    async with uow() as s:
+        await s.execute(
+            update(Campaign).where(Campaign.id == campaign_id).values(rate_per_second=per_second)
+        )
+
+
 async def _state(uow, campaign_id: int) -> str:
     async with uow() as s:
         return (await get_campaign(s, campaign_id)).state
@@ -84,9 +92,12 @@ async def test_worker_killed_mid_campaign_and_restarted(engine, uow, clock, smtp
     sink, port = smtp_sink
     n, concurrency = 2000, 8
     without = frozenset(range(0, n, 20))
-    # 400/s: after the kill at least 800 letters are left, more than the new worker can
-    # send in the 20 pause/resume cycles (about 1 s of sending), so every cycle meets a
-    # campaign still sending, however fast the machine.
+    # 400/s up to the kill, 80/s through the 20 pause/resume cycles: after the kill at
+    # least 700 letters are left, and a cycle sends for at most its 0.05 s plus the
+    # 0.25 s a worker takes to see a pause, so the cycles (≤ 6 s, ≤ 480 letters) always
+    # meet a campaign still sending, however slow or loaded the machine. Then 400/s.
+    # (At 400/s throughout, a pause was often not seen before the resume: on a loaded
+    # machine the campaign finished during the cycles.)
     ids, campaign_id = await _campaign(uow, clock, n, rate=400, without=without)
     url = engine.url.render_as_string(hide_password=False)
     seed = random.randrange(1_000_000)
@@ -118,14 +129,16 @@ async def test_worker_killed_mid_campaign_and_restarted(engine, uow, clock, smtp
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
         killed_at = len(sink.messages)
+        await _rate(uow, campaign_id, 80)
         worker = spawn()
         for _ in range(20):  # pause/resume while the new worker sends
             await asyncio.sleep(0.05)
             async with uow() as s:
                 await pause_campaign(s, campaign_id)
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)  # long enough for the worker to see it
             async with uow() as s:
                 await start_campaign(s, campaign_id)
+        await _rate(uow, campaign_id, 400)
         while await _state(uow, campaign_id) != "finished":
             assert time.monotonic() < deadline and worker.poll() is None, "campaign unfinished"
             await asyncio.sleep(0.1)
