@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_core.context import SYSTEM, Clock, now
 from crm_core.db import unit_of_work
+from crm_core.events.service import update_event
 from crm_core.models import Delivery, Event, SmsReport
 from messaging.sms import SmsProvider
 
@@ -148,8 +149,5 @@ class SmsReportPoller:
         if moved.rowcount and row.event_id is not None and values.get("status"):
             event = await session.get(Event, row.event_id)
             if event is not None:  # the single send's card entry shows the report
-                event.data = {
-                    **(event.data or {}),
-                    "delivery_status": values["status"],
-                    "report": values.get("detail"),
-                }
+                data = {**(event.data or {}), "delivery_status": values["status"]}
+                await update_event(session, event.id, data={**data, "report": values.get("detail")})
